@@ -1,0 +1,23 @@
+import { Command, CommanderError } from "commander";
+
+/** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
+export function buildProgram(): Command {
+  const program = new Command("diracx-tasks")
+    .description("DiracX background task system")
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; errors are one clear line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`diracx-tasks: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { createTestDatabase } from "./postgres.ts";
+import { RedisServer } from "./redis.ts";
+
+const redis = await RedisServer.start();
+after(() => redis.stop());
+
+test("a private redis-server answers and forgets everything on restart", async () => {
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  await client.set("k", "v");
+  assert.equal(await client.get("k"), "v");
+  client.disconnect();
+  await redis.restart();
+  const again = new Redis(redis.url);
+  assert.equal(await again.get("k"), null);
+  again.disconnect();
+});
+
+test("each test database is fresh and writable", async () => {
+  const a = new pg.Client({ connectionString: await createTestDatabase() });
+  const b = new pg.Client({ connectionString: await createTestDatabase() });
+  await a.connect();
+  await b.connect();
+  await a.query("CREATE TABLE x (id int)");
+  const r = await b.query("SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'x'");
+  assert.equal(r.rows[0].n, 0);
+  await a.end();
+  await b.end();
+});
