@@ -49,6 +49,14 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[], base: reado
         out.push(...(best && best.length ? best : [`${formatKeyPath(path)}: ${clean(issue.message)}`]));
         break;
       }
+      case "invalid_type":
+        // zod says "expected X, received undefined" for a key that is simply absent.
+        if (/received undefined$/.test(issue.message)) {
+          out.push(`${formatKeyPath(path)}: missing (expected ${issue.expected})`);
+          break;
+        }
+        out.push(`${formatKeyPath(path)}: ${clean(issue.message)}`);
+        break;
       default:
         out.push(`${formatKeyPath(path)}: ${clean(issue.message)}`);
     }

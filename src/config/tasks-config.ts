@@ -321,14 +321,12 @@ export function checkTasksConfig(
 ): string[] {
   if (!tasksConfig) return [];
   const problems: string[] = [];
-  const tables: Array<[PropertyKey[], Record<string, TaskOverride>]> = [[["Tasks", "common"], tasksConfig.common]];
-  for (const [vo, table] of Object.entries(tasksConfig["vo-overrides"])) {
-    if (known.vos && !known.vos.includes(vo)) {
-      problems.push(`${formatKeyPath(["Tasks", "vo-overrides", vo])}: unknown VO (Registry has: ${known.vos.join(", ") || "none"})`);
+  const tables: Array<[PropertyKey[], Record<string, TaskOverride>, string | undefined]> = [[["Tasks", "common"], tasksConfig.common, undefined]];
+  for (const [vo, table] of Object.entries(tasksConfig["vo-overrides"])) tables.push([["Tasks", "vo-overrides", vo], table, vo]);
+  for (const [base, table, vo] of tables) {
+    if (vo !== undefined && known.vos && !known.vos.includes(vo)) {
+      problems.push(`${formatKeyPath(base)}: unknown VO (Registry has: ${known.vos.join(", ") || "none"})`);
     }
-    tables.push([["Tasks", "vo-overrides", vo], table]);
-  }
-  for (const [base, table] of tables) {
     for (const [taskId, override] of Object.entries(table)) {
       const path = [...base, taskId];
       if (known.taskIds && !known.taskIds.includes(taskId)) {
