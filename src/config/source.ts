@@ -20,6 +20,8 @@ export interface ConfigRegistry {
 export interface ConfigSourceOptions {
   /** Watch the file and reload on change (default true). */
   watch?: boolean;
+  /** Use file-system events (default true); false polls only, for file systems known not to deliver them. */
+  fsEvents?: boolean;
   /** Polling period, the fallback for file systems that do not deliver events (default 5000). */
   pollIntervalMs?: number;
   /** Quiet time after the last file event before reloading, so a write in several steps is read once (default 100). */
@@ -142,7 +144,7 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
       throw new ConfigError([`cannot read: ${(err as Error).message}`], { file, cause: err });
     }
     const source = new ConfigSource(file, schema, parseConfig(text, schema, file), digest(text));
-    if (opts.watch ?? true) source.#watch(opts.pollIntervalMs ?? 5000, opts.debounceMs ?? 100);
+    if (opts.watch ?? true) source.#watch(opts.pollIntervalMs ?? 5000, opts.debounceMs ?? 100, opts.fsEvents ?? true);
     return source;
   }
 
@@ -241,7 +243,7 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
     }
   }
 
-  #watch(pollIntervalMs: number, debounceMs: number): void {
+  #watch(pollIntervalMs: number, debounceMs: number, fsEvents: boolean): void {
     const trigger = (): void => {
       if (this.#closed) return;
       clearTimeout(this.#debounce);
@@ -252,18 +254,20 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
     // The directory is watched, not the file: editors and Kubernetes ConfigMaps replace the
     // file (rename, symlink swap), which ends a watch on the old inode. Every event in the
     // directory triggers a read; unchanged content is ignored by digest.
-    try {
-      this.#watcher = fs.watch(path.dirname(this.file), () => trigger());
-      this.#watcher.on("error", (err) => {
-        this.#log.warn({ err }, "file watching failed; relying on polling");
-        this.#watcher?.close();
-        this.#watcher = undefined;
-      });
-    } catch (err) {
-      this.#log.warn({ err }, "file watching unavailable; relying on polling");
+    if (fsEvents) {
+      try {
+        this.#watcher = fs.watch(path.dirname(this.file), () => trigger());
+        this.#watcher.on("error", (err) => {
+          this.#log.warn({ err }, "file watching failed; relying on polling");
+          this.#watcher?.close();
+          this.#watcher = undefined;
+        });
+      } catch (err) {
+        this.#log.warn({ err }, "file watching unavailable; relying on polling");
+      }
     }
-    // Polling covers file systems without change events (NFS, some container mounts).
-    this.#lastStat = statKey(this.file);
+    // Polling covers file systems without change events (NFS, some container mounts). The
+    // first tick always reads, which closes the gap between the initial read and the watch.
     this.#poller = setInterval(() => {
       const key = statKey(this.file);
       if (key !== this.#lastStat) {
