@@ -1,1 +1,77 @@
-export {};
+// Settings (environment variables) — config stream.
+export {
+  defineSettings,
+  isSettingsClass,
+  envSuffix,
+  SettingsError,
+  TasksSettings,
+  ConfigBackendSettings,
+  type SettingsClass,
+  type Env,
+} from "./settings.ts";
+
+// DiracX configuration — config stream.
+export {
+  ConfigSchema,
+  UserConfigSchema,
+  GroupConfigSchema,
+  VORegistrySchema,
+  OperationsConfigSchema,
+  JobSchedulingConfigSchema,
+  ServicesConfigSchema,
+  JobDescriptionConfigSchema,
+  ResourcesConfigSchema,
+  OSCompatibilitySchema,
+  listVOs,
+  operationsFor,
+  type DiracxConfig,
+  type ConfigSchemaType,
+  type VORegistry,
+  type GroupConfig,
+  type UserConfig,
+  type OperationsConfig,
+} from "./config/schema.ts";
+export { ConfigError, formatKeyPath, formatZodIssues } from "./config/errors.ts";
+export {
+  ConfigSource,
+  parseConfig,
+  resolveConfigLocation,
+  CONFIG_FILE_NAMES,
+  type ConfigRegistry,
+  type ConfigSourceOptions,
+  type ConfigChangeListener,
+  type ConfigErrorListener,
+} from "./config/source.ts";
+export { Config, configToken, isConfigToken, type ConfigToken, type ResolvedConfig } from "./config/token.ts";
+export {
+  TasksConfigSchema,
+  TaskOverrideSchema,
+  ScheduleSchema,
+  DEFAULT_RATE_WINDOW_SECONDS,
+  resolveTaskSettings,
+  resolveObjectLimit,
+  checkTasksConfig,
+  type TasksConfig,
+  type TaskOverride,
+  type ScheduleSpec,
+  type TaskDefaults,
+  type ResolvedTaskSettings,
+  type ResolvedSchedule,
+  type Limits,
+  type RateLimit,
+  type ConcurrencyLimit,
+  type RetryOverride,
+} from "./config/tasks-config.ts";
+
+// Overridable resources — config stream.
+export {
+  findCompatiblePlatforms,
+  sortPlatformsNewestFirst,
+  platformSortKey,
+  PlatformCompatibilityError,
+  type FindCompatiblePlatforms,
+} from "./resources/platforms.ts";
+
+// The zod instance core's schemas are built with: extensions extend those schemas and declare
+// task args with it, so they use this one rather than a second copy of zod.
+export { z } from "zod";
