@@ -1,1 +1,21 @@
-export {};
+export {
+  getRegistry,
+  loadRegistry,
+  loadTaskClass,
+  taskEntries,
+  Registry,
+  RegistryError,
+  EntryPointError,
+  classKind,
+  functionKind,
+  type EntryPoint,
+  type EntryKind,
+  type TaskEntry,
+} from "./registry/index.ts";
+export {
+  registerLockObjectType,
+  assertLockObjectType,
+  lockObjectTypes,
+  loadLockObjectTypes,
+  LockObjectTypeError,
+} from "./locks/object-types.ts";
