@@ -18,7 +18,7 @@ export interface Ranking {
 }
 
 function where(m: PackageManifest): string {
-  return `package '${m.name}' (${m.root})`;
+  return `package '${m.name}' at ${m.root}`;
 }
 
 /**
