@@ -17,7 +17,7 @@ interface Run {
 }
 
 function cli(cwd: string, ...args: string[]): Promise<Run> {
-  const env = { ...process.env, DIRACX_LOG_LEVEL: "error" };
+  const env: NodeJS.ProcessEnv = { ...process.env, DIRACX_LOG_LEVEL: "error" };
   delete env.DIRACX_APP_ROOT;
   delete env.NODE_TEST_CONTEXT;
   return new Promise((resolve) => {
