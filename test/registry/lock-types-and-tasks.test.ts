@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import path from "node:path";
 import { after, describe, it } from "node:test";
 import { assertLockObjectType, LockObjectTypeError, loadLockObjectTypes, lockObjectTypes, registerLockObjectType } from "../../src/locks/object-types.ts";
 import { EntryPointError, getRegistry, loadRegistry, loadTaskClass, resetRegistryCache, taskEntries } from "../../src/registry/index.ts";
@@ -44,6 +45,13 @@ describe("lock object types", () => {
     // Loading again imports nothing twice and so registers nothing twice.
     await loadLockObjectTypes(registry);
     assert.equal(lockObjectTypes().filter((n) => n === "jsext_type").length, 1);
+  });
+
+  it("registers gubbins' lollygag and my_pilot types through its entry points", async () => {
+    const registry = await loadRegistry({ appRoot: path.join(REPO_ROOT, "extensions/gubbins") });
+    await loadLockObjectTypes(registry);
+    assert.equal(assertLockObjectType("lollygag"), "lollygag");
+    assert.equal(assertLockObjectType("my_pilot"), "my_pilot");
   });
 
   it("refuses a duplicate type, naming the first and the second entry", async () => {
