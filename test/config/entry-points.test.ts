@@ -1,26 +1,26 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { ConfigSchema } from "../../src/config/schema.ts";
-import { findCompatiblePlatforms } from "../../src/resources/platforms.ts";
+import { ConfigSource } from "../../src/config/source.ts";
+import { loadRegistry } from "../../src/registry/index.ts";
+import { findCompatiblePlatforms, type FindCompatiblePlatforms } from "../../src/resources/platforms.ts";
 
-// Until the registry resolves these itself in tests, check that core's declarations name the
-// real exports (a typo here would only surface when the registry loads them).
 const root = path.resolve(import.meta.dirname, "../..");
-const entryPoints = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")).diracx.entryPoints;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "diracx-config-ep-"));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-async function load(value: string): Promise<unknown> {
-  const [mod, name] = value.split(":") as [string, string];
-  return (await import(path.join(root, mod)))[name];
-}
-
-describe("core entry points of the config stream", () => {
-  it("declares ConfigSchema as diracx → config", async () => {
-    assert.equal(await load(entryPoints.diracx.config), ConfigSchema);
-  });
-
-  it("declares findCompatiblePlatforms as diracx.resources → find_compatible_platforms", async () => {
-    assert.equal(await load(entryPoints["diracx.resources"].find_compatible_platforms), findCompatiblePlatforms);
+describe("core's config-stream entry points, through the registry", () => {
+  it("validates with core's ConfigSchema and resolves core's findCompatiblePlatforms when no extension is installed", async () => {
+    fs.writeFileSync(path.join(dir, "default.yml"), "Registry: { lhcb: {} }\nResources: { Computing: { OSCompatibility: { el9: [el8] } } }\n");
+    const registry = await loadRegistry({ appRoot: root });
+    assert.deepEqual(registry.extensions, ["diracx"]);
+    const source = await ConfigSource.fromEnv(registry, { DIRACX_CONFIG_BACKEND_URL: dir }, { watch: false });
+    assert.equal(source.schema, ConfigSchema);
+    const find = await registry.resource<FindCompatiblePlatforms>("find_compatible_platforms");
+    assert.equal(find, findCompatiblePlatforms);
+    assert.deepEqual(find(["el8"], source.current()), ["el9"]);
   });
 });

@@ -3,7 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { ConfigSource, findCompatiblePlatforms as coreFind, PlatformCompatibilityError, type DiracxConfig } from "diracx-tasks";
+import {
+  ConfigSource,
+  findCompatiblePlatforms as coreFind,
+  loadRegistry,
+  PlatformCompatibilityError,
+  type DiracxConfig,
+  type FindCompatiblePlatforms,
+} from "diracx-tasks";
 import { GubbinsConfigSchema, type GubbinsConfig } from "../src/config.ts";
 import { ANY_PLATFORM, findCompatiblePlatforms } from "../src/platforms.ts";
 
@@ -51,11 +58,6 @@ describe("gubbins config schema", () => {
     });
   });
 
-  it("is the schema gubbins declares as its diracx → config entry point", async () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-    const [mod, name] = (pkg.diracx.entryPoints.diracx.config as string).split(":") as [string, string];
-    assert.equal((await import(path.join(root, mod)))[name], GubbinsConfigSchema);
-  });
 });
 
 describe("gubbins findCompatiblePlatforms", () => {
@@ -78,9 +80,19 @@ describe("gubbins findCompatiblePlatforms", () => {
     assert.throws(() => findCompatiblePlatforms([ANY_PLATFORM], empty), /OSCompatibility is empty/);
   });
 
-  it("is the function gubbins declares as its find_compatible_platforms resource", async () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
-    const [mod, name] = (pkg.diracx.entryPoints["diracx.resources"].find_compatible_platforms as string).split(":") as [string, string];
-    assert.equal((await import(path.join(root, mod)))[name], findCompatiblePlatforms);
+});
+
+describe("through the registry, with gubbins installed", () => {
+  it("validates the configuration with gubbins' schema and calls gubbins' findCompatiblePlatforms", async () => {
+    fs.writeFileSync(path.join(dir, "default.yml"), yaml);
+    const registry = await loadRegistry({ appRoot: root });
+    const s = await ConfigSource.fromEnv<GubbinsConfig>(registry, { DIRACX_CONFIG_BACKEND_URL: dir }, { watch: false });
+    sources.push(s);
+    assert.equal(s.schema, GubbinsConfigSchema);
+    assert.equal(s.current().Registry.gubbins!.Users["b824d4dc-0001"]!.GubbinsSpecificInfo, "in the gubbins");
+
+    const find = await registry.resource<FindCompatiblePlatforms>("find_compatible_platforms");
+    assert.equal(find, findCompatiblePlatforms);
+    assert.deepEqual(find(["ANY"], s.current()), ["x86_64-el9", "x86_64-el8", "x86_64-el7"]);
   });
 });
