@@ -56,6 +56,7 @@ export {
 export { ConfigError, formatKeyPath, formatZodIssues } from "./config/errors.ts";
 export {
   ConfigSource,
+  TasksConfigSource,
   parseConfig,
   resolveConfigLocation,
   CONFIG_FILE_NAMES,

@@ -161,6 +161,12 @@ export class TasksSettings extends defineSettings(
       .string()
       .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
       .default("redis://localhost:6379"),
+    /**
+     * A separate tasks configuration file (top level `common` / `vo-overrides`), for
+     * installations whose configuration document is shared with DiracX's Python services,
+     * which refuse an unknown top-level `Tasks` section.
+     */
+    config: z.string().min(1, "must not be empty").optional(),
   }),
 ) {}
 
