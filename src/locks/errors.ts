@@ -10,10 +10,17 @@ export class LockDefinitionError extends DiracxError {}
 export class LockContentionError extends DiracxError {
   constructor(
     readonly blockedBy: string,
-    /** Worst-case wait before the blocker can clear (its holders' TTL or the oldest permit leaving the window). */
-    readonly retryAfterMs: number | undefined,
+    /** Whether the blocker is a rate limiter, for which `retryAfterMs` is exact rather than worst-case. */
+    readonly rateLimited: boolean,
+    /** Rate limiter: when the next permit frees. Other locks: when their holders expire at the latest. */
+    readonly retryAfterMs: number,
   ) {
-    super(`lock ${blockedBy} is held or its limit is reached`);
+    super(rateLimited ? `rate limit ${blockedBy} is exhausted for ${retryAfterMs} ms` : `lock ${blockedBy} is held or its limit is reached`);
+  }
+
+  /** No point retrying before this: only known for a rate limiter, holders may release early. */
+  get notBeforeMs(): number {
+    return this.rateLimited ? this.retryAfterMs : 0;
   }
 }
 

@@ -5,3 +5,5 @@ export type { AcquireOptions, AcquireResult, HeldLocks, HolderInfo, LockHolder, 
 export { LockContentionError, LockDefinitionError, LockLostError } from "./errors.ts";
 export { registerLockObjectType, assertLockObjectType, lockObjectTypes, LockObjectTypeError } from "./object-types.ts";
 export type { LockKind, KeyFamily } from "./keys.ts";
+export { withLocks, contentionDelayMs, DEFAULT_LOCK_TTL_MS } from "./session.ts";
+export type { HoldLocksOptions } from "./session.ts";

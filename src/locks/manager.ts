@@ -21,6 +21,8 @@ export interface HeldLocks {
   readonly ownerId: string;
   /** The locks actually taken: disabled or skipped limiters are not among them. */
   readonly locks: readonly Lock[];
+  /** Redis server time of the acquisition, in ms since the epoch. */
+  readonly acquiredAt: number;
 }
 
 export type AcquireResult =
@@ -30,7 +32,7 @@ export type AcquireResult =
       /** Redis key of the first lock that blocked. */
       blockedBy: string;
       lock: Lock;
-      /** Worst-case wait before that lock can clear (holder TTL, or the oldest permit leaving the window). */
+      /** Rate limiter: when the next permit frees. Other locks: when their holders expire at the latest. */
       retryAfterMs: number;
     };
 
@@ -104,7 +106,7 @@ export class LockManager {
     checkOwner(ownerId);
     checkTtl(ttlMs);
     const wanted = dedupe(locks.filter((l) => l.enabled && !(opts.skipLimiters && l.isLimiter)));
-    if (wanted.length === 0) return { acquired: true, held: { ownerId, locks: [] } };
+    if (wanted.length === 0) return { acquired: true, held: { ownerId, locks: [], acquiredAt: Date.now() } };
     const args: (string | number)[] = [ownerId, ttlMs, JSON.stringify(opts.holder ?? {})];
     for (const lock of wanted) {
       if (lock instanceof RateLimiter) args.push(lock.kind, lock.limit ?? 0, lock.windowMs ?? 0, lock.permits);
@@ -112,7 +114,7 @@ export class LockManager {
       else args.push(lock.kind, "", "", "");
     }
     const reply = (await runScript(this.redis, "acquire", keysOf(wanted), args)) as number[];
-    if (reply[0] === 1) return { acquired: true, held: { ownerId, locks: wanted } };
+    if (reply[0] === 1) return { acquired: true, held: { ownerId, locks: wanted, acquiredAt: reply[1] as number } };
     const lock = wanted[(reply[1] as number) - 1] as Lock;
     return { acquired: false, blockedBy: lock.redisKey, lock, retryAfterMs: reply[2] as number };
   }
