@@ -77,6 +77,8 @@ describe("lock definitions", () => {
     assert.equal(held(await manager.acquireAll([limitedRate, limitedConc], "o1", 60_000)).locks.length, 2);
     assert.equal(await tryAcquire(manager, [limitedConc], "o2"), false);
     assert.equal(limitedConc.withLimit({}).enabled, false);
+    assert.equal(limitedRate.withLimit({ limit: 5 }).windowSeconds, 60, "the window is kept");
+    assert.equal(limitedRate.withLimit({ limit: undefined }).enabled, false);
   });
 });
 
