@@ -98,3 +98,5 @@ export {
 // The zod instance core's schemas are built with: extensions extend those schemas and declare
 // task args with it, so they use this one rather than a second copy of zod.
 export { z } from "zod";
+
+export * from "./locks/index.ts";
