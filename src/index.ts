@@ -1,3 +1,23 @@
-export {};
+export {
+  getRegistry,
+  loadRegistry,
+  loadTaskClass,
+  taskEntries,
+  Registry,
+  RegistryError,
+  EntryPointError,
+  classKind,
+  functionKind,
+  type EntryPoint,
+  type EntryKind,
+  type TaskEntry,
+} from "./registry/index.ts";
+export {
+  registerLockObjectType,
+  assertLockObjectType,
+  lockObjectTypes,
+  loadLockObjectTypes,
+  LockObjectTypeError,
+} from "./locks/object-types.ts";
 // Sandbox store (domain stream): stores, PFN mapping, retrying bulk delete, settings.
 export * from "./sandbox/index.ts";
