@@ -53,7 +53,8 @@ export const sandboxStoreSettingsSchema = z.object({
   /** Selects the directory store (embedded default) when no bucket is set. */
   directory: z.string().min(1).optional(),
   cleanBatchSize: z.number().int().positive().default(50_000),
-  cleanDeleteChunkSize: z.number().int().positive().max(1000).default(1000),
+  /** Rows per DB delete transaction (S3 requests are always ≤ 1000 keys, whatever this is). */
+  cleanDeleteChunkSize: z.number().int().positive().default(1000),
   cleanMaxConcurrentDbDeletes: z.number().int().positive().default(10),
 });
 
@@ -69,6 +70,12 @@ const NUMERIC: ReadonlySet<string> = new Set(["cleanBatchSize", "cleanDeleteChun
 export class SandboxStoreSettings {
   static readonly settingsPrefix = SANDBOX_STORE_PREFIX;
   static readonly settingsSchema = sandboxStoreSettingsSchema;
+
+  /** The environment variable each field is read from. */
+  static envVariables(): Record<keyof SandboxStoreSettingsValues, string> {
+    const fields = Object.keys(sandboxStoreSettingsSchema.shape) as (keyof SandboxStoreSettingsValues)[];
+    return Object.fromEntries(fields.map((f) => [f, sandboxStoreEnvVar(f)])) as Record<keyof SandboxStoreSettingsValues, string>;
+  }
 
   private constructor(values: SandboxStoreSettingsValues) {
     Object.assign(this, values);

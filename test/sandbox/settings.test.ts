@@ -51,11 +51,16 @@ describe("SandboxStoreSettings", () => {
     });
   });
 
+  test("lists the variables it reads", () => {
+    assert.equal(SandboxStoreSettings.envVariables().s3ClientKwargs, "DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS");
+    assert.equal(SandboxStoreSettings.envVariables().cleanMaxConcurrentDbDeletes, "DIRACX_SANDBOX_STORE_CLEAN_MAX_CONCURRENT_DB_DELETES");
+  });
+
   test("bad values are refused with the variable's name", () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ DIRACX_SANDBOX_STORE_CLEAN_BATCH_SIZE: "many" }, /DIRACX_SANDBOX_STORE_CLEAN_BATCH_SIZE/],
       [{ DIRACX_SANDBOX_STORE_CLEAN_BATCH_SIZE: "0" }, /DIRACX_SANDBOX_STORE_CLEAN_BATCH_SIZE/],
-      [{ DIRACX_SANDBOX_STORE_CLEAN_DELETE_CHUNK_SIZE: "5000" }, /DIRACX_SANDBOX_STORE_CLEAN_DELETE_CHUNK_SIZE/],
+      [{ DIRACX_SANDBOX_STORE_CLEAN_DELETE_CHUNK_SIZE: "2.5" }, /DIRACX_SANDBOX_STORE_CLEAN_DELETE_CHUNK_SIZE/],
       [{ DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: "{not json" }, /DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: expected a JSON object/],
       [{ DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: '{"endpiont":"http://x"}' }, /DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS.*endpiont/],
       [{ DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: '{"endpoint":"not a url"}' }, /DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS \(at endpoint\)/],
