@@ -19,5 +19,6 @@ export {
   loadLockObjectTypes,
   LockObjectTypeError,
 } from "./locks/object-types.ts";
+export * from "./locks/index.ts";
 // Sandbox store (domain stream): stores, PFN mapping, retrying bulk delete, settings.
 export * from "./sandbox/index.ts";

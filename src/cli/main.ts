@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { locksCommand } from "./commands/locks.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(locksCommand());
   return program;
 }
 
