@@ -100,3 +100,24 @@ export {
 export { z } from "zod";
 
 export * from "./locks/index.ts";
+// Sandbox store (domain stream): stores, PFN mapping, retrying bulk delete, settings.
+export {
+  DirectorySandboxStore,
+  openSandboxStore,
+  deleteWithRetries,
+  SandboxStoreSettings,
+  SandboxStoreError,
+  InvalidSandboxPfnError,
+  SANDBOX_PFN_REGEX,
+  parseSandboxPfn,
+  isValidSandboxPfn,
+  s3KeyFromPfn,
+  s3LocationFromPfn,
+  makeSandboxPfn,
+  sandboxReference,
+  type SandboxStore,
+  type DeleteObjectsResult,
+  type FailedKey,
+  type DeleteWithRetriesOptions,
+  type SandboxPfn,
+} from "./sandbox/index.ts";
