@@ -90,6 +90,31 @@ describe("upsert", () => {
     assert.ok(Date.parse(String(body.doc.timestamp)) >= before - 1000);
   });
 
+  it("bulk-upserts through _bulk with one update action per job", async () => {
+    os.respond((r) => (r.path === "/_bulk" ? { status: 200, body: { took: 1, errors: false, items: [] } } : undefined));
+    await db.bulkUpsert([
+      { vo: "lhcb", jobId: 1, params: { Status: "Done" } },
+      { vo: "Belle", jobId: 2_000_001, params: { Status: "Killed" } },
+    ]);
+    const r = only();
+    assert.equal(r.path, "/_bulk");
+    const lines = r.body as unknown[];
+    assert.deepEqual(lines[0], { update: { _index: "job_parameters_lhcb_0m", _id: "1", retry_on_conflict: 10 } });
+    assert.equal((lines[1] as { doc_as_upsert: boolean }).doc_as_upsert, true);
+    assert.deepEqual((lines[1] as { doc: Record<string, unknown> }).doc.Status, "Done");
+    assert.deepEqual(lines[2], { update: { _index: "job_parameters_belle_2m", _id: "2000001", retry_on_conflict: 10 } });
+    assert.equal((lines[3] as { doc: Record<string, unknown> }).doc.JobID, 2000001);
+  });
+
+  it("fails a bulk upsert whose items failed, naming the first", async () => {
+    os.respond((r) =>
+      r.path === "/_bulk"
+        ? { status: 200, body: { took: 1, errors: true, items: [{ update: { _index: "job_parameters_lhcb_0m", _id: "1", status: 400, error: { type: "mapper_parsing_exception" } } }] } }
+        : undefined,
+    );
+    await assert.rejects(db.bulkUpsert([{ vo: "lhcb", jobId: 1, params: { PayloadPID: "x" } }]), /1 of 1 documents failed; first: job_parameters_lhcb_0m\/1: .*mapper_parsing_exception/);
+  });
+
   it("reports an unreachable cluster as OSDBUnavailableError", async () => {
     const dead = new JobParametersDB({ node: `http://127.0.0.1:${await freePort()}`, maxRetries: 0 });
     try {

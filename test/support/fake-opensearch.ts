@@ -28,7 +28,8 @@ export class FakeOpenSearch {
           method: req.method ?? "GET",
           path: decodeURIComponent(url.pathname),
           query: Object.fromEntries(url.searchParams),
-          body: text ? JSON.parse(text) : undefined,
+          // _bulk bodies are NDJSON: recorded as the list of their lines.
+          body: !text ? undefined : url.pathname.endsWith("/_bulk") ? text.trim().split("\n").map((l) => JSON.parse(l)) : JSON.parse(text),
         };
         fake.requests.push(rec);
         const answer = fake.answer(rec);

@@ -3,7 +3,6 @@
 import { Client, errors as osErrors, type ClientOptions } from "@opensearch-project/opensearch";
 import { DiracxError } from "../../errors.ts";
 import {
-  InvalidQueryError,
   normaliseDocument,
   planQuery,
   type DocumentValue,
@@ -135,6 +134,23 @@ export abstract class BaseOSDB {
     );
   }
 
+  /** Many `upsert`s in one `_bulk` request; any failed item fails the call, naming it. */
+  protected async bulkPartialUpdate(items: ReadonlyArray<{ vo: string; id: number; doc: OSDocument }>): Promise<void> {
+    if (items.length === 0) return;
+    const body = items.flatMap(({ vo, id, doc }) => [
+      { update: { _index: this.indexName(vo, id), _id: String(id), retry_on_conflict: 10 } },
+      { doc: serialiseDocument(doc), doc_as_upsert: true },
+    ]);
+    const res = await this.call("bulk upsert", () => this.client.bulk({ body }));
+    if (res.body.errors) {
+      const failed = res.body.items.map((it) => Object.values(it)[0]).filter((r) => r?.error);
+      const first = failed[0];
+      throw new DiracxError(
+        `${this.cls.dbName}.bulkUpsert: ${failed.length} of ${items.length} documents failed; first: ${first?._index}/${first?._id}: ${JSON.stringify(first?.error)}`,
+      );
+    }
+  }
+
   /**
    * Searches every index of this DB. `parameters` selects the returned fields (null: all).
    * Only the documented operators are accepted (see `planQuery`).
@@ -146,11 +162,11 @@ export abstract class BaseOSDB {
     paging: Paging = {},
   ): Promise<SearchResult> {
     const { dbName, fields, indexPrefix } = this.cls;
-    const plan = planQuery(`${dbName}.search`, fields, search, sorts, paging);
+    const plan = planQuery(`${dbName}.search`, fields, parameters, search, sorts, paging);
     const res = await this.call("search", () =>
       this.client.search({
         index: `${indexPrefix}*`,
-        body: buildSearchBody(plan, parameters),
+        body: buildSearchBody(plan),
       }),
     );
     const hits = res.body.hits;
@@ -210,20 +226,19 @@ function filterClause(f: PlannedFilter): { clause: Record<string, unknown>; nega
 }
 
 /** The query DSL body for a validated plan (exported for tests of the translation). */
-export function buildSearchBody(plan: QueryPlan, parameters: readonly string[] | null): Record<string, unknown> {
+export function buildSearchBody(plan: QueryPlan): Record<string, unknown> {
   const must: Record<string, unknown>[] = [];
   const mustNot: Record<string, unknown>[] = [];
   for (const f of plan.filters) {
     const { clause, negate } = filterClause(f);
     (negate ? mustNot : must).push(clause);
   }
-  if (parameters !== null && parameters.length === 0) throw new InvalidQueryError("search: 'parameters' must be null (all) or non-empty");
   return {
     query: { bool: { must, must_not: mustNot } },
     sort: plan.sorts.map((s) => ({ [s.parameter]: { order: s.direction } })),
     from: plan.from,
     size: plan.size,
     track_total_hits: true,
-    _source: parameters === null ? true : [...parameters],
+    _source: plan.parameters ?? true,
   };
 }

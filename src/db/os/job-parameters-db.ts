@@ -7,7 +7,11 @@ import {
   stampJobParameters,
   type JobParameters,
   type JobParametersStore,
+  type JobParametersUpsert,
 } from "./job-parameters.ts";
+
+// One bulk request stays a few hundred kB even with large documents.
+const DOCS_PER_BULK_REQUEST = 1000;
 
 /** Job parameters in OpenSearch (`DIRACX_OS_DB_JOBPARAMETERSDB`). */
 export class JobParametersDB extends BaseOSDB implements JobParametersStore {
@@ -23,5 +27,13 @@ export class JobParametersDB extends BaseOSDB implements JobParametersStore {
     // Stored as an ISO string, not epoch ms: both are valid for a `date` field, but the
     // string reads back unambiguously (the upstream search tripped over the integer).
     await super.upsert(vo, jobId, stampJobParameters(jobId, params));
+  }
+
+  async bulkUpsert(docs: readonly JobParametersUpsert[]): Promise<void> {
+    const now = new Date();
+    for (let i = 0; i < docs.length; i += DOCS_PER_BULK_REQUEST) {
+      const chunk = docs.slice(i, i + DOCS_PER_BULK_REQUEST);
+      await this.bulkPartialUpdate(chunk.map((d) => ({ vo: d.vo, id: d.jobId, doc: stampJobParameters(d.jobId, d.params, now) })));
+    }
   }
 }

@@ -32,6 +32,9 @@ export const JOB_PARAMETERS_INDEX_PREFIX = "job_parameters_";
 /** A job's parameters to write: name → value (unmapped names are kept too). */
 export type JobParameters = Record<string, DocumentValue | boolean | null>;
 
+/** One document of a bulk upsert. */
+export type JobParametersUpsert = { vo: string; jobId: number; params: JobParameters };
+
 /** The contract of a job parameters store (OpenSearch or SQL-backed). */
 export interface JobParametersStore {
   /** Creates the index template (OpenSearch) or is a no-op once migrated (SQL). */
@@ -41,6 +44,8 @@ export interface JobParametersStore {
    * `timestamp` (now). Existing fields not in `params` are kept.
    */
   upsert(vo: string, jobId: number, params: JobParameters): Promise<void>;
+  /** `upsert` for many jobs in few round trips (a later entry for the same job wins). */
+  bulkUpsert(docs: readonly JobParametersUpsert[]): Promise<void>;
   /** Searches all VOs; `parameters` selects returned fields (null: all). */
   search(parameters: readonly string[] | null, search: readonly SearchSpec[], sorts: readonly SortSpec[], paging?: Paging): Promise<SearchResult>;
 }

@@ -32,6 +32,8 @@ export type PlannedFilter =
   | { field: string; type: FieldType; operator: VectorOperator; values: Array<number | Date | string> };
 
 export type QueryPlan = {
+  /** Fields to return; null means all. */
+  parameters: string[] | null;
   filters: PlannedFilter[];
   sorts: SortSpec[];
   from: number;
@@ -101,10 +103,15 @@ export function toDate(where: string, field: string, value: unknown): Date {
 export function planQuery(
   where: string,
   fields: FieldMapping,
+  parameters: readonly string[] | null,
   search: readonly SearchSpec[],
   sorts: readonly SortSpec[],
   paging: Paging = {},
 ): QueryPlan {
+  // Unmapped names are allowed here: a document may carry fields outside the mapping.
+  if (parameters !== null && (parameters.length === 0 || parameters.some((p) => typeof p !== "string" || p === ""))) {
+    throw new InvalidQueryError(`${where}: 'parameters' must be null (all fields) or a non-empty list of field names`);
+  }
   const perPage = paging.perPage ?? DEFAULT_PER_PAGE;
   const page = paging.page ?? 1;
   if (!Number.isInteger(perPage) || perPage < 1) throw new InvalidQueryError(`${where}: perPage must be an integer ≥ 1, got ${perPage}`);
@@ -143,7 +150,7 @@ export function planQuery(
       throw new InvalidQueryError(`${where}: sort direction of '${s.parameter}' must be 'asc' or 'desc', got '${String(s.direction)}'`);
     }
   }
-  return { filters, sorts: [...sorts], from: (page - 1) * perPage, size: perPage };
+  return { parameters: parameters === null ? null : [...parameters], filters, sorts: [...sorts], from: (page - 1) * perPage, size: perPage };
 }
 
 /** Normalises a stored document for callers: date fields become `Date`s whatever their stored form. */
