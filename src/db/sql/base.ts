@@ -4,7 +4,7 @@ import { getEngine, type AnyKysely } from "./engine.ts";
 import { applyMigrations, type Migration, type MigrationResult } from "./migrations.ts";
 
 /** What the registry's `diracx.dbs.sql` entries export: a BaseSQLDB subclass. */
-export interface SQLDBClass<T extends BaseSQLDB<object> = BaseSQLDB<object>> {
+export interface SQLDBClass<T = unknown> {
   new (db: AnyKysely): T;
   readonly dbName: string;
   readonly migrations: readonly Migration[];
@@ -44,7 +44,7 @@ export abstract class BaseSQLDB<Schema extends object> {
   }
 
   /** Opens an instance on the process-wide engine for this DB's URL (statements autocommit). */
-  static fromEnv<T extends BaseSQLDB<object>>(this: SQLDBClass<T>, env: Env = process.env): T {
+  static fromEnv<T>(this: SQLDBClass<T>, env: Env = process.env): T {
     return new this(getEngine(dbUrlFromEnv(this.dbName, env)));
   }
 
