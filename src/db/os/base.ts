@@ -2,6 +2,7 @@
 // unit of work only to be opened and closed with it; its writes are immediate.
 import { Client, errors as osErrors, type ClientOptions } from "@opensearch-project/opensearch";
 import { DiracxError } from "../../errors.ts";
+import { DBConfigurationError, DBUnavailableError } from "../errors.ts";
 import {
   normaliseDocument,
   planQuery,
@@ -18,9 +19,9 @@ import {
 export type { ClientOptions as OSClientOptions };
 
 /** `DIRACX_OS_DB_<NAME>` is missing or not a JSON object of client options. */
-export class OSDBConfigError extends DiracxError {}
+export class OSDBConfigError extends DBConfigurationError {}
 /** The OpenSearch cluster cannot be reached (retryable, like an SQL connection failure). */
-export class OSDBUnavailableError extends DiracxError {}
+export class OSDBUnavailableError extends DBUnavailableError {}
 
 /** A document to index: field → value (dates as `Date`, ISO strings or epoch ms). */
 export type OSDocument = Record<string, DocumentValue | boolean | null>;

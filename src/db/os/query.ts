@@ -1,7 +1,9 @@
 // The search language of the document DBs (OpenSearch and its SQL-backed stand-in).
 // Both implementations validate a query here first, so they accept and refuse exactly
 // the same things and only differ in how they translate the validated plan.
-import { DiracxError } from "../../errors.ts";
+import { InvalidQueryError } from "../errors.ts";
+
+export { InvalidQueryError };
 
 /** Field types of a document mapping (the subset of OpenSearch types DiracX uses). */
 export type FieldType = "long" | "date" | "keyword" | "text";
@@ -20,9 +22,6 @@ export type Paging = { perPage?: number; page?: number };
 /** A document as returned by a search: date fields are `Date`s, long fields numbers. */
 export type DocumentValue = string | number | Date;
 export type SearchResult = { total: number; results: Array<Record<string, DocumentValue>> };
-
-/** A search the DB cannot run: unknown field, operator or value, bad paging. */
-export class InvalidQueryError extends DiracxError {}
 
 export const DEFAULT_PER_PAGE = 100;
 

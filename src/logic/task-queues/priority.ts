@@ -11,28 +11,27 @@ export const DEFAULT_JOB_SHARE = 1000;
 /** The group property under which the whole group shares one pool (not per owner). */
 export const JOB_SHARING_PROPERTY = "JobSharing";
 
-/** A task queue's definition as far as its priority is concerned. */
-export interface TaskQueueDefinition {
-  tqId: number;
-  owner: string;
-  ownerGroup: string;
-  vo: string;
-  cpuTime: number;
-  sites: readonly string[];
-  gridCEs: readonly string[];
-  bannedSites: readonly string[];
-  platforms: readonly string[];
-  jobTypes: readonly string[];
-  tags: readonly string[];
+/** A task queue as far as its priority is concerned (TaskQueueDB's `retrieveTaskQueues` rows fit). */
+export interface TaskQueueShape {
+  Owner: string;
+  OwnerGroup: string;
+  VO: string;
+  CPUTime: number;
+  Sites: readonly string[];
+  GridCEs: readonly string[];
+  BannedSites: readonly string[];
+  Platforms: readonly string[];
+  JobTypes: readonly string[];
+  Tags: readonly string[];
 }
 
 /**
  * Two queues that differ only in where they may run compete for the same jobs'
  * share, so they are grouped and given the group's summed priority.
  */
-export function equivalenceKey(tq: TaskQueueDefinition): string {
+export function equivalenceKey(tq: TaskQueueShape): string {
   const sorted = (xs: readonly string[]) => [...xs].sort().join(",");
-  return JSON.stringify([tq.owner, tq.ownerGroup, tq.vo, tq.cpuTime, sorted(tq.gridCEs), sorted(tq.platforms), sorted(tq.jobTypes), sorted(tq.tags)]);
+  return JSON.stringify([tq.Owner, tq.OwnerGroup, tq.VO, tq.CPUTime, sorted(tq.GridCEs), sorted(tq.Platforms), sorted(tq.JobTypes), sorted(tq.Tags)]);
 }
 
 /**
@@ -41,7 +40,7 @@ export function equivalenceKey(tq: TaskQueueDefinition): string {
  */
 export function calculatePriorities(
   jobPriorities: ReadonlyMap<number, number>,
-  definitions: ReadonlyMap<number, TaskQueueDefinition>,
+  definitions: ReadonlyMap<number, TaskQueueShape>,
   share: number,
   allowBackground: boolean,
 ): Map<number, number[]> {
