@@ -44,7 +44,7 @@ export interface JobParametersStore {
    * `timestamp` (now). Existing fields not in `params` are kept.
    */
   upsert(vo: string, jobId: number, params: JobParameters): Promise<void>;
-  /** `upsert` for many jobs in few round trips (a later entry for the same job wins). */
+  /** `upsert` for many jobs in few round trips (entries for one job apply in order). */
   bulkUpsert(docs: readonly JobParametersUpsert[]): Promise<void>;
   /** Searches all VOs; `parameters` selects returned fields (null: all). */
   search(parameters: readonly string[] | null, search: readonly SearchSpec[], sorts: readonly SortSpec[], paging?: Paging): Promise<SearchResult>;

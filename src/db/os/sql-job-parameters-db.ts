@@ -95,9 +95,12 @@ export class SqlJobParametersDB extends BaseSQLDB<object> implements JobParamete
     // Rows that set the same mapped columns share a statement, whose DO UPDATE touches
     // exactly those columns: a field absent from a document is left as it was.
     const groups = new Map<string, Array<{ vo: string; jobId: number; mapped: Map<Field, unknown>; extra: Record<string, unknown> }>>();
-    // A later document for the same job wins, as a later OpenSearch update would.
+    // Several entries for one job merge in order, as successive OpenSearch updates would.
     const last = new Map<number, JobParametersUpsert>();
-    for (const d of docs) last.set(d.jobId, d);
+    for (const d of docs) {
+      const prev = last.get(d.jobId);
+      last.set(d.jobId, prev ? { vo: d.vo, jobId: d.jobId, params: { ...prev.params, ...d.params } } : d);
+    }
     for (const d of last.values()) {
       jobParametersIndexName(d.vo, d.jobId); // validates VO and id like the OpenSearch class
       const stamped = stampJobParameters(d.jobId, d.params, now);
