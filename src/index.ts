@@ -65,7 +65,6 @@ export {
 export { JOB_TRANSITIONS, nextState, UnknownJobStatusError } from "./logic/jobs/state-machine.ts";
 export {
   setJobStatuses,
-  planJobStatusChange,
   InvalidStatusUpdateError,
   type JobStatusUpdate,
   type TimedJobStatusUpdate,
