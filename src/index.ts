@@ -1,3 +1,25 @@
+export {
+  getRegistry,
+  loadRegistry,
+  loadTaskClass,
+  taskEntries,
+  Registry,
+  RegistryError,
+  EntryPointError,
+  classKind,
+  functionKind,
+  type EntryPoint,
+  type EntryKind,
+  type TaskEntry,
+} from "./registry/index.ts";
+export {
+  registerLockObjectType,
+  assertLockObjectType,
+  lockObjectTypes,
+  loadLockObjectTypes,
+  LockObjectTypeError,
+} from "./locks/object-types.ts";
+export * from "./locks/index.ts";
 export {};
 
 // Databases (db-sql stream)

@@ -1,4 +1,6 @@
 import { Command, CommanderError } from "commander";
+import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { locksCommand } from "./commands/locks.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -6,6 +8,8 @@ export function buildProgram(): Command {
     .description("DiracX background task system")
     .showHelpAfterError()
     .exitOverride();
+  program.addCommand(entrypointsCommand());
+  program.addCommand(locksCommand());
   return program;
 }
 
