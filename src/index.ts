@@ -1,4 +1,24 @@
-export {};
+export {
+  getRegistry,
+  loadRegistry,
+  loadTaskClass,
+  taskEntries,
+  Registry,
+  RegistryError,
+  EntryPointError,
+  classKind,
+  functionKind,
+  type EntryPoint,
+  type EntryKind,
+  type TaskEntry,
+} from "./registry/index.ts";
+export {
+  registerLockObjectType,
+  assertLockObjectType,
+  lockObjectTypes,
+  loadLockObjectTypes,
+  LockObjectTypeError,
+} from "./locks/object-types.ts";
 
 // Databases (db-sql stream)
 export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
