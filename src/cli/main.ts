@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { dbCommand } from "./commands/db.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(dbCommand());
   return program;
 }
 
