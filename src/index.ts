@@ -121,3 +121,119 @@ export {
   type DeleteWithRetriesOptions,
   type SandboxPfn,
 } from "./sandbox/index.ts";
+
+// Databases (db-sql stream)
+export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
+export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
+export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
+export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
+export type { SearchSpec, SortSpec, SearchOptions, SearchResult, ScalarOperator, VectorOperator, SearchValue } from "./db/sql/search.ts";
+export {
+  JobDB,
+  compressJdl,
+  extractJdl,
+  HEARTBEAT_FIELDS,
+  JDL_TO_DB_PARAMETERS,
+  type JobDBSchema,
+  type JobAttributes,
+  type JobAttributeUpdate,
+  type JobCommand,
+  type HeartbeatField,
+} from "./db/sql/job-db.ts";
+export { JobLoggingDB, statusTimeOrder, type JobLoggingDBSchema, type JobLoggingRecord, type JobStatusRecord } from "./db/sql/job-logging-db.ts";
+export {
+  TaskQueueDB,
+  TQ_MULTI_VALUE_FIELDS,
+  type TaskQueueDBSchema,
+  type TaskQueueDefinition,
+  type TaskQueueJob,
+  type TaskQueueInfo,
+  type TqMultiValueField,
+} from "./db/sql/task-queue-db.ts";
+export { PilotAgentsDB, type PilotAgentsDBSchema, type PilotAgent, type PilotMetadataUpdate, type RegisterPilotsOptions } from "./db/sql/pilot-agents-db.ts";
+export {
+  SandboxMetadataDB,
+  type SandboxMetadataDBSchema,
+  type SandboxOwner,
+  type SandboxInfo,
+  type SandboxType,
+  type SandboxDeletionBatch,
+} from "./db/sql/sandbox-metadata-db.ts";
+export {
+  TaskDB,
+  DEAD_LETTER_STATUSES,
+  type TaskDBSchema,
+  type DeadLetter,
+  type NewDeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStatus,
+  type AttemptError,
+  type JsonValue,
+} from "./db/sql/task-db.ts";
+export {
+  openUnitOfWork,
+  withUnitOfWork,
+  missingDependencies,
+  resolveSqlDbClass,
+  MissingDependencyError,
+  SQL_DB_GROUP,
+  type UnitOfWork,
+  type UnitOfWorkOptions,
+  type DependencySpec,
+  type DependencyToken,
+  type DependencyContext,
+  type CustomToken,
+  type SettingsToken,
+  type ResolvedDeps,
+  type DbRegistry,
+  type ConfigProvider,
+} from "./db/unit-of-work.ts";
+
+// Job parameters (OpenSearch + SQL-backed embedded default) and job logic (db-logic stream)
+export { BaseOSDB, OSDBConfigError, OSDBUnavailableError, osEnvVar, osClientOptionsFromEnv, type OSDBClass, type OSDocument, type OSClientOptions } from "./db/os/base.ts";
+export {
+  planQuery,
+  type FieldType,
+  type FieldMapping,
+  type SearchSpec as DocumentSearchSpec,
+  type SortSpec as DocumentSortSpec,
+  type Paging,
+  type DocumentValue,
+  type SearchResult as DocumentSearchResult,
+} from "./db/os/query.ts";
+export {
+  JOB_PARAMETERS_FIELDS,
+  JOB_PARAMETERS_INDEX_PREFIX,
+  jobParametersIndexName,
+  type JobParameters,
+  type JobParametersStore,
+  type JobParametersUpsert,
+} from "./db/os/job-parameters.ts";
+export { JobParametersDB, OS_DB_GROUP } from "./db/os/job-parameters-db.ts";
+export { SqlJobParametersDB } from "./db/os/sql-job-parameters-db.ts";
+export {
+  JobStatus,
+  JobMinorStatus,
+  ALL_JOB_STATUSES,
+  FINAL_STATES,
+  KILL_STATES,
+  IDEM,
+  HEARTBEAT_SOURCE,
+  KILL_COMMAND,
+  isJobStatus,
+} from "./logic/jobs/status.ts";
+export { JOB_TRANSITIONS, nextState, UnknownJobStatusError } from "./logic/jobs/state-machine.ts";
+export {
+  setJobStatuses,
+  InvalidStatusUpdateError,
+  type JobStatusUpdate,
+  type TimedJobStatusUpdate,
+  type StatusChanges,
+  type JobStatusOutcome,
+  type SetJobStatusesResult,
+  type SetJobStatusesOptions,
+  type JobStatusDeps,
+} from "./logic/jobs/set-job-statuses.ts";
+export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
+export { calculatePriorities, TQ_MIN_SHARE, DEFAULT_JOB_SHARE, type TaskQueueShape } from "./logic/task-queues/priority.ts";
+export { removeJobsFromTaskQueue, recalculateTqSharesForEntity, type SharesConfig } from "./logic/task-queues/shares.ts";
