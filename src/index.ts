@@ -86,3 +86,4 @@ export {
   type DbRegistry,
   type ConfigProvider,
 } from "./db/unit-of-work.ts";
+export { initDatabases, type DbInitResult } from "./db/init.ts";
