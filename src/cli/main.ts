@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { dbCommand } from "./commands/db.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { locksCommand } from "./commands/locks.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(locksCommand());
   program.addCommand(dbCommand());
   return program;
 }
