@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisServer } from "../support/redis.ts";
 import { runs, waitFor } from "./support.ts";
+import type { AttemptRecord } from "../../src/index.ts";
 
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
@@ -104,7 +105,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
     });
     const r = await runs(redis, "fails");
     assert.deepEqual(r.map((x) => x.attempt), [1, 2, 3]);
-    assert.deepEqual(job.data.meta.history.map((h) => h.error?.type), ["BoomError", "BoomError", "BoomError"]);
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["BoomError", "BoomError", "BoomError"]);
     assert.equal(job.attemptsMade, 3);
   });
 
@@ -114,7 +115,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
       const j = await producer.queue("small").getJob(id);
       return j && (await j.isFailed()) ? j : undefined;
     });
-    assert.deepEqual(job.data.meta.history.map((h) => h.error?.type), ["TransientError", "TransientError", "BoomError"]);
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TransientError", "TransientError", "BoomError"]);
   });
 
   it("StopRetrying ends the task whatever the policy", async () => {
@@ -130,7 +131,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
       return j && (await j.isFailed()) ? j : undefined;
     });
     assert.equal((await runs(redis, "hangs")).length, 2);
-    assert.deepEqual(job.data.meta.history.map((h) => h.error?.type), ["TaskTimeoutError", "TaskTimeoutError"]);
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TaskTimeoutError", "TaskTimeoutError"]);
   });
 
   it("children land in their own size queue at their own priority, with their parent", async () => {
