@@ -28,3 +28,24 @@ export { runAttempt, LockLostError, type AttemptOutcome } from "./engine/executi
 export { metricsRegistry } from "./engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
 export type { DependencySpec, EngineLock, EngineLockManager, LimitsResolver, LockLimits, OpenUnitOfWork, UnitOfWork } from "./engine/ports.ts";
+export {
+  getRegistry,
+  loadRegistry,
+  loadTaskClass,
+  taskEntries,
+  Registry,
+  RegistryError,
+  EntryPointError,
+  classKind,
+  functionKind,
+  type EntryPoint,
+  type EntryKind,
+  type TaskEntry,
+} from "./registry/index.ts";
+export {
+  registerLockObjectType,
+  assertLockObjectType,
+  lockObjectTypes,
+  loadLockObjectTypes,
+  LockObjectTypeError,
+} from "./locks/object-types.ts";

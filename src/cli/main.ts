@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { entrypointsCommand } from "./commands/entrypoints.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -6,6 +7,7 @@ export function buildProgram(): Command {
     .description("DiracX background task system")
     .showHelpAfterError()
     .exitOverride();
+  program.addCommand(entrypointsCommand());
   return program;
 }
 

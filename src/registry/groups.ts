@@ -1,0 +1,145 @@
+import { classKind, functionKind, schemaKind, type EntryKind } from "./entry-kind.ts";
+
+/** Group names the framework itself consumes. */
+export const CORE_GROUP = "diracx";
+export const RESOURCES_GROUP = "diracx.resources";
+export const SQL_DBS_GROUP = "diracx.dbs.sql";
+export const OS_DBS_GROUP = "diracx.dbs.os";
+export const LOCK_OBJECT_TYPES_GROUP = "diracx.lock_object_types";
+export const TASK_GROUP_PREFIX = "diracx.tasks.";
+/** The entry in group `diracx` that names an extension; a declaration, not a module. */
+export const EXTENSION_ENTRY = "extension";
+/** The name core declares for itself under `diracx` → `extension`. */
+export const CORE_EXTENSION_NAME = "diracx";
+
+/** What the reference document says about a group, and what its entries must export. */
+export interface GroupInfo {
+  readonly purpose: string;
+  readonly keys: string;
+  /** A `diracx.entryPoints` fragment showing a typical declaration. */
+  readonly example: Record<string, Record<string, string>>;
+  readonly notes: readonly string[];
+  /** What every entry of the group must export; undefined: not checked (or a side-effect module). */
+  readonly kind?: EntryKind<unknown> | undefined;
+}
+
+/** Groups the task system itself reads: documented even before any package declares an entry. */
+export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP];
+
+export function isTaskGroup(group: string): boolean {
+  return group.startsWith(TASK_GROUP_PREFIX) && group.length > TASK_GROUP_PREFIX.length;
+}
+
+export function taskCategory(group: string): string {
+  return group.slice(TASK_GROUP_PREFIX.length);
+}
+
+/** Entries that declare something rather than name a module; never imported. */
+export function isDeclaration(group: string, name: string): boolean {
+  return group === CORE_GROUP && name === EXTENSION_ENTRY;
+}
+
+const KNOWN: Record<string, GroupInfo> = {
+  [CORE_GROUP]: {
+    purpose: "Declares which extension a package is and hooks that extend core itself.",
+    keys: "`extension`: the extension's name (a declaration, not a module; core declares `diracx`). `config`: the configuration schema (a zod object schema extending core's).",
+    example: { diracx: { extension: "myvo", config: "./dist/config.js:MyVOConfigSchema" } },
+    notes: [
+      "At most one package besides core may declare `extension`; two extensions refuse to start, naming both.",
+      "The extension comes first in every group and core last, so reusing a key overrides core.",
+      "The package's `supportedVersion` (a semver range) is checked against the core version at load.",
+    ],
+  },
+  [RESOURCES_GROUP]: {
+    purpose: "Overridable functions: core code calls them through the registry, so an extension's implementation replaces core's everywhere.",
+    keys: "The function's registry name, e.g. `find_compatible_platforms(jobPlatforms, config)`.",
+    example: { [RESOURCES_GROUP]: { find_compatible_platforms: "./dist/platforms.js:findCompatiblePlatforms" } },
+    notes: ["The export must be a function with the same signature as core's.", "The replacement does not wrap core's function; import core's from `diracx-tasks` to delegate to it."],
+    kind: functionKind,
+  },
+  [SQL_DBS_GROUP]: {
+    purpose: "SQL database classes (kysely), injected into tasks by name.",
+    keys: "The database name, e.g. `JobDB`; its URL is read from `DIRACX_DB_URL_<NAME>` (upper case).",
+    example: { [SQL_DBS_GROUP]: { JobDB: "./dist/db/job-db.js:MyJobDB", MyDB: "./dist/db/my-db.js:MyDB" } },
+    notes: ["An extension overriding a core database should subclass it: every consumer of the core class, core tasks included, receives the extension's."],
+    kind: classKind,
+  },
+  [OS_DBS_GROUP]: {
+    purpose: "OpenSearch database classes, injected into tasks by name.",
+    keys: "The database name, e.g. `JobParametersDB`; client options are read as JSON from `DIRACX_OS_DB_<NAME>`.",
+    example: { [OS_DBS_GROUP]: { JobParametersDB: "./dist/db/job-parameters.js:MyJobParametersDB" } },
+    notes: ["Overrides follow the same rule as SQL databases: subclass the core class and reuse its name."],
+    kind: classKind,
+  },
+  [LOCK_OBJECT_TYPES_GROUP]: {
+    purpose: "Modules that register lock object types (the scope of a lock: `task`, `job`, `transformation`, …).",
+    keys: "Any name; the value is a module imported for its side effect of calling `registerLockObjectType`.",
+    example: { [LOCK_OBJECT_TYPES_GROUP]: { my_type: "./dist/lock-types.js" } },
+    notes: ["Lock type names are global: registering a name twice is refused, naming both registrations.", "Locks on an unregistered type are refused."],
+  },
+  "diracx.min_client_version": {
+    purpose: "The oldest client version the HTTP API accepts.",
+    keys: "The package's name; the value is a version string constant.",
+    example: { "diracx.min_client_version": { myvo: "./dist/version.js:MIN_CLIENT_VERSION" } },
+    notes: ["Reserved for the HTTP API; the task system does not read it."],
+  },
+  "diracx.services": {
+    purpose: "HTTP routers mounted by the DiracX API server.",
+    keys: "The service name; mounted under `/api/<name>`.",
+    example: { "diracx.services": { myservice: "./dist/routers/my-service.js:router" } },
+    notes: ["Reserved for the HTTP API; the task system does not read it."],
+  },
+  "diracx.access_policies": {
+    purpose: "Access policies guarding the HTTP routers.",
+    keys: "The policy name.",
+    example: { "diracx.access_policies": { MyPolicy: "./dist/routers/policy.js:MyPolicy" } },
+    notes: ["Reserved for the HTTP API; the task system does not read it."],
+  },
+  "diracx.cli": {
+    purpose: "Additional command groups of the DiracX client CLI.",
+    keys: "The command name.",
+    example: { "diracx.cli": { mycommand: "./dist/cli/my-command.js:command" } },
+    notes: ["Reserved for the client CLI; the task system does not read it."],
+  },
+  "diracx.cli.hidden": {
+    purpose: "Client CLI command groups that are not listed in the help.",
+    keys: "The command name.",
+    example: { "diracx.cli.hidden": { internal: "./dist/cli/internal.js:command" } },
+    notes: ["Reserved for the client CLI; the task system does not read it."],
+  },
+  "diracx.cacheable_sources": {
+    purpose: "Cached data sources shared by the HTTP API.",
+    keys: "The source name.",
+    example: { "diracx.cacheable_sources": { my_status: "./dist/sources.js:MyStatusSource" } },
+    notes: ["Reserved for the HTTP API; the task system does not read it."],
+  },
+};
+
+const TASKS: GroupInfo = {
+  purpose: "Task classes of one category; every `diracx.tasks.<category>` group holds tasks.",
+  keys: "The task's class name, which must equal the exported class's `name`; the task id is `<category>:<ClassName>`.",
+  example: { "diracx.tasks.mycategory": { MyTask: "./dist/tasks/my-task.js:MyTask" } },
+  notes: [
+    "An extension replaces a core task by declaring the same category and class name.",
+    "Task classes extend the task base classes exported by `diracx-tasks`.",
+  ],
+  kind: classKind,
+};
+
+const CUSTOM: GroupInfo = {
+  purpose: "Custom entry point group",
+  keys: "Defined by the package that consumes the group.",
+  example: {},
+  notes: [],
+};
+
+/** The description of a group (task groups share one; unknown groups are "custom"). */
+export function groupInfo(group: string): GroupInfo {
+  return KNOWN[group] ?? (isTaskGroup(group) ? TASKS : CUSTOM);
+}
+
+/** What one entry must export, if the framework knows. */
+export function expectedKind(group: string, name: string): EntryKind<unknown> | undefined {
+  if (group === CORE_GROUP && name === "config") return schemaKind;
+  return groupInfo(group).kind;
+}
