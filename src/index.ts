@@ -49,3 +49,4 @@ export {
   loadLockObjectTypes,
   LockObjectTypeError,
 } from "./locks/object-types.ts";
+export * from "./locks/index.ts";
