@@ -50,3 +50,33 @@ export {
   LockObjectTypeError,
 } from "./locks/object-types.ts";
 export * from "./locks/index.ts";
+export {};
+
+// Databases (db-sql stream)
+export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
+export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
+export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass, type Env } from "./db/sql/base.ts";
+export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
+export type { SearchSpec, SortSpec, SearchOptions, SearchResult, ScalarOperator, VectorOperator, SearchValue } from "./db/sql/search.ts";
+export {
+  JobDB,
+  compressJdl,
+  extractJdl,
+  HEARTBEAT_FIELDS,
+  JDL_TO_DB_PARAMETERS,
+  type JobDBSchema,
+  type JobAttributes,
+  type JobAttributeUpdate,
+  type JobCommand,
+  type HeartbeatField,
+} from "./db/sql/job-db.ts";
+export { JobLoggingDB, statusTimeOrder, type JobLoggingDBSchema, type JobLoggingRecord, type JobStatusRecord } from "./db/sql/job-logging-db.ts";
+export {
+  TaskQueueDB,
+  TQ_MULTI_VALUE_FIELDS,
+  type TaskQueueDBSchema,
+  type TaskQueueDefinition,
+  type TaskQueueJob,
+  type TaskQueueInfo,
+  type TqMultiValueField,
+} from "./db/sql/task-queue-db.ts";
