@@ -24,10 +24,10 @@ export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities
 export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
 export { Producer, InvalidTaskArgsError, validateArgs, type ProducerOptions, type BulkItem, type Retention } from "./engine/producer.ts";
 export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
-export { runAttempt, LockLostError, type AttemptOutcome } from "./engine/execution.ts";
+export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
 export { metricsRegistry } from "./engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { DependencySpec, EngineLock, EngineLockManager, LimitsResolver, LockLimits, OpenUnitOfWork, UnitOfWork } from "./engine/ports.ts";
+export type { DependencySpec, LimitsResolver, OpenUnitOfWork, UnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
 export {
   getRegistry,
   loadRegistry,

@@ -2,13 +2,14 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { TaskContext } from "./context.ts";
 import { withProducer } from "./context.ts";
-import type { EngineLock, EngineLockManager, HeldLocksHandle, LimitsResolver, LockLimits, OpenUnitOfWork, UnitOfWork } from "./ports.ts";
+import type { Limits } from "../config/tasks-config.ts";
+import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
+import type { LimitsResolver, OpenUnitOfWork, UnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
 import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
 import { TaskTimeoutError } from "./retry.ts";
 import type { Task, TaskClass } from "./task.ts";
 
-export class LockLostError extends DiracxError {}
 /** The worker is shutting down; the attempt is put back, not counted. */
 export class ShutdownAbort extends DiracxError {}
 
@@ -22,7 +23,7 @@ export interface AttemptInput {
   logger: Logger;
   submitter: TaskSubmitter;
   openUnitOfWork: OpenUnitOfWork;
-  lockManager: EngineLockManager | undefined;
+  lockManager: LockManager | undefined;
   lockOwner: string;
   lockTtlMs: number;
   /** Interactive runs skip limiters but keep structural locks. */
@@ -45,11 +46,12 @@ export function timeoutOf(cls: TaskClass): number {
   return cls.timeoutMs ?? DEFAULT_TIMEOUT_MS[cls.size];
 }
 
-function applyLimits(lock: EngineLock, limits: LockLimits | undefined): EngineLock {
-  if (!limits || !lock.isLimiter) return lock;
-  // Limiters read `limit` / `windowSeconds` when acquired: a configured copy
-  // leaves the task's own lock objects untouched.
-  return Object.assign(Object.create(Object.getPrototypeOf(lock) as object) as EngineLock, lock, limits);
+/** A configured copy of a limiter (the task's own lock objects stay untouched). */
+function applyLimits(lock: Lock, limits: Limits | undefined): Lock {
+  if (!limits) return lock;
+  if (lock instanceof RateLimiter && limits.rate) return lock.withLimit(limits.rate);
+  if (lock instanceof ConcurrencyLimiter && limits.concurrency) return lock.withLimit(limits.concurrency);
+  return lock;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const vo = typeof input.args.vo === "string" ? input.args.vo : undefined;
   const locks = task.locks().map((l) => applyLimits(l, input.limitsFor?.(input.id, vo, l)));
 
-  let held: HeldLocksHandle | undefined;
+  let held: HeldLocks | undefined;
   if (input.lockManager && locks.length > 0) {
     const res = await input.lockManager.acquireAll(locks, input.lockOwner, input.lockTtlMs, { skipLimiters: input.skipLimiters });
     if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: elapsed() };
@@ -91,7 +93,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
           lockLost.lost = true;
           lockLost.keys = lost;
           logger.error({ lost }, "task lost its locks; aborting it");
-          controller.abort(new LockLostError(`task ${input.id} lost lock(s) ${lost.join(", ")}`));
+          controller.abort(new LockLostError(lost));
         },
         (err: unknown) => logger.warn({ err }, "could not extend locks (will retry)"),
       );

@@ -1,17 +1,9 @@
 import { DiracxError } from "../errors.ts";
+import { loadTaskClass, type Registry, taskEntries } from "../registry/index.ts";
 import { isTaskClass, type TaskClass } from "./task.ts";
 
 export class UnknownTaskError extends DiracxError {}
 export class TaskRegistrationError extends DiracxError {}
-
-/** The slice of the entry-point registry (src/registry) that task loading uses. */
-export interface TaskEntrySource {
-  taskGroups(): string[];
-  active(group: string): { group: string; name: string; package: string; value: string }[];
-  load<T>(ep: { group: string; name: string; package: string; value: string }): Promise<T>;
-}
-
-const TASK_GROUP_PREFIX = "diracx.tasks.";
 
 /** Task classes by id `<category>:<ClassName>`; resolves names for the producer, worker and CLI. */
 export class TaskRegistry {
@@ -33,19 +25,14 @@ export class TaskRegistry {
    * entries extension-first and keeps the first per name, so an extension
    * replaces a core task by reusing its group and class name.
    */
-  static async load(source: TaskEntrySource): Promise<TaskRegistry> {
+  static async load(registry: Registry): Promise<TaskRegistry> {
     const entries: [string, TaskClass][] = [];
-    for (const group of source.taskGroups()) {
-      const category = group.slice(TASK_GROUP_PREFIX.length);
-      for (const ep of source.active(group)) {
-        const where = `entry '${ep.name}' of group '${group}' in package '${ep.package}' (${ep.value})`;
-        const value = await source.load<unknown>(ep);
-        if (!isTaskClass(value)) throw new TaskRegistrationError(`${where} is not a Task subclass`);
-        if (value.name !== ep.name) {
-          throw new TaskRegistrationError(`${where}: the entry name must equal the class name '${value.name}'`);
-        }
-        entries.push([`${category}:${ep.name}`, value]);
+    for (const { id, entry } of taskEntries(registry)) {
+      const cls = await loadTaskClass(registry, entry);
+      if (!isTaskClass(cls)) {
+        throw new TaskRegistrationError(`entry '${entry.name}' of group '${entry.group}' in package '${entry.package}' (${entry.value}) is not a Task subclass`);
       }
+      entries.push([id, cls]);
     }
     return new TaskRegistry(entries);
   }

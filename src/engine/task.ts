@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { currentBinding, type TaskContext } from "./context.ts";
-import type { DependencySpec, EngineLock } from "./ports.ts";
+import type { Lock } from "../locks/index.ts";
+import type { DependencySpec } from "./ports.ts";
 import { type Priority, type Size } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { NoRetry, type RetryPolicy } from "./retry.ts";
@@ -36,7 +37,7 @@ export abstract class Task<A extends object = Record<string, unknown>, D extends
   }
 
   /** Locks taken all-or-nothing before execute, released after commit/rollback. */
-  locks(): EngineLock[] {
+  locks(): Lock[] {
     return defaultTaskLocks(this.constructor.name);
   }
 
@@ -54,7 +55,7 @@ export abstract class PeriodicTask<A extends object = Record<string, unknown>, D
   static defaultSchedule: Schedule | undefined = undefined;
   static enabled = true;
 
-  override locks(): EngineLock[] {
+  override locks(): Lock[] {
     return periodicTaskLocks(this.constructor.name);
   }
 }
@@ -63,7 +64,7 @@ export abstract class PeriodicTask<A extends object = Record<string, unknown>, D
 export abstract class PeriodicVoAwareTask<A extends { vo: string } = { vo: string }, D extends DependencySpec = DependencySpec> extends PeriodicTask<A, D> {
   static override args: ArgsSchema = z.object({ vo: z.string().min(1) });
 
-  override locks(): EngineLock[] {
+  override locks(): Lock[] {
     return periodicVoTaskLocks(this.constructor.name, this.args.vo);
   }
 }

@@ -8,7 +8,8 @@ import { runAttempt } from "./execution.ts";
 import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import { metrics } from "./metrics.ts";
-import type { EngineLockManager, LimitsResolver, OpenUnitOfWork } from "./ports.ts";
+import type { LockManager } from "../locks/index.ts";
+import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import type { TaskSubmitter } from "./producer-types.ts";
 import { makeBackoffStrategy } from "./retry-strategy.ts";
@@ -56,7 +57,7 @@ export interface TaskWorkerOptions {
   /** Producer children are submitted through (bound in every attempt). */
   submitter: TaskSubmitter;
   openUnitOfWork: OpenUnitOfWork;
-  lockManager?: EngineLockManager;
+  lockManager?: LockManager;
   limitsFor?: LimitsResolver;
   timings?: Partial<WorkerTimings>;
   logger?: Logger;
