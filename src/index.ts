@@ -80,3 +80,41 @@ export {
   type TaskQueueInfo,
   type TqMultiValueField,
 } from "./db/sql/task-queue-db.ts";
+export { PilotAgentsDB, type PilotAgentsDBSchema, type PilotAgent, type PilotMetadataUpdate, type RegisterPilotsOptions } from "./db/sql/pilot-agents-db.ts";
+export {
+  SandboxMetadataDB,
+  type SandboxMetadataDBSchema,
+  type SandboxOwner,
+  type SandboxInfo,
+  type SandboxType,
+  type SandboxDeletionBatch,
+} from "./db/sql/sandbox-metadata-db.ts";
+export {
+  TaskDB,
+  DEAD_LETTER_STATUSES,
+  type TaskDBSchema,
+  type DeadLetter,
+  type NewDeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStatus,
+  type AttemptError,
+  type JsonValue,
+} from "./db/sql/task-db.ts";
+export {
+  openUnitOfWork,
+  withUnitOfWork,
+  missingDependencies,
+  resolveSqlDbClass,
+  MissingDependencyError,
+  SQL_DB_GROUP,
+  type UnitOfWork,
+  type UnitOfWorkOptions,
+  type DependencySpec,
+  type DependencyToken,
+  type DependencyContext,
+  type CustomToken,
+  type SettingsToken,
+  type ResolvedDeps,
+  type DbRegistry,
+  type ConfigProvider,
+} from "./db/unit-of-work.ts";
