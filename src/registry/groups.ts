@@ -23,6 +23,9 @@ export interface GroupInfo {
   readonly kind?: EntryKind<unknown> | undefined;
 }
 
+/** Groups the task system itself reads: documented even before any package declares an entry. */
+export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP];
+
 export function isTaskGroup(group: string): boolean {
   return group.startsWith(TASK_GROUP_PREFIX) && group.length > TASK_GROUP_PREFIX.length;
 }

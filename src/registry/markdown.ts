@@ -1,6 +1,6 @@
 import { discoverPackages, workspacePackageDirs } from "./discovery.ts";
 import { readManifest, type PackageManifest } from "./manifest.ts";
-import { groupInfo } from "./groups.ts";
+import { FRAMEWORK_GROUPS, groupInfo } from "./groups.ts";
 
 /** One declared entry as the reference document lists it. */
 export interface DocumentedEntry {
@@ -46,7 +46,7 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Renders the entry-point reference: title, table of contents, then one section per group. */
 export function renderEntryPointsMarkdown(entries: readonly DocumentedEntry[]): string {
-  const groups = [...new Set(entries.map((e) => e.group))].sort(compare);
+  const groups = [...new Set([...FRAMEWORK_GROUPS, ...entries.map((e) => e.group)])].sort(compare);
   const out: string[] = [
     "# Entry points reference",
     "",
@@ -72,9 +72,13 @@ export function renderEntryPointsMarkdown(entries: readonly DocumentedEntry[]): 
     const rows = entries
       .filter((e) => e.group === group)
       .sort((a, b) => compare(a.package, b.package) || compare(a.name, b.name));
-    out.push("**Current implementations:**", "", "| Package | Entry Name | Entry Point |", "| --- | --- | --- |");
-    for (const e of rows) out.push(`| ${cell(e.package)} | ${cell(e.name)} | \`${cell(e.value)}\` |`);
-    out.push("");
+    out.push("**Current implementations:**", "");
+    if (rows.length === 0) out.push("_None declared yet._", "");
+    else {
+      out.push("| Package | Entry Name | Entry Point |", "| --- | --- | --- |");
+      for (const e of rows) out.push(`| ${cell(e.package)} | ${cell(e.name)} | \`${cell(e.value)}\` |`);
+      out.push("");
+    }
   }
   return out.join("\n");
 }

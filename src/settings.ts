@@ -1,0 +1,178 @@
+import { z } from "zod";
+import { DiracxError } from "./errors.ts";
+
+/** A settings environment variable is missing or malformed; the message names the variable. */
+export class SettingsError extends DiracxError {}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The token `defineSettings` returns: a class whose instances carry the validated values.
+ * Dependency resolution (`openUnitOfWork`) recognises it by `settingsPrefix` + `fromEnv`.
+ */
+export interface SettingsClass<V extends object = Record<string, unknown>> {
+  new (values: V): Readonly<V>;
+  /** e.g. `DIRACX_SANDBOX_STORE_`; field `bucketName` reads `DIRACX_SANDBOX_STORE_BUCKET_NAME`. */
+  readonly settingsPrefix: string;
+  readonly settingsSchema: z.ZodObject;
+  /** The environment variable each field is read from, in declaration order. */
+  envVariables(): Record<keyof V & string, string>;
+  /** Read, coerce and validate the fields from `env`; the instance is frozen. */
+  fromEnv<T extends SettingsClass<V>>(this: T, env?: Env): InstanceType<T>;
+}
+
+/** Whether a value is a settings class token (used by dependency resolution). */
+export function isSettingsClass(value: unknown): value is SettingsClass {
+  return (
+    typeof value === "function" &&
+    typeof (value as Partial<SettingsClass>).settingsPrefix === "string" &&
+    typeof (value as Partial<SettingsClass>).fromEnv === "function"
+  );
+}
+
+/** `cleanBatchSize` → `CLEAN_BATCH_SIZE`, `s3EndpointURL` → `S3_ENDPOINT_URL`. */
+export function envSuffix(field: string): string {
+  return field
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .toUpperCase();
+}
+
+/**
+ * Define a settings class read from environment variables `<prefix><FIELD_IN_SNAKE_CASE>`.
+ *
+ *   export class SandboxStoreSettings extends defineSettings("DIRACX_SANDBOX_STORE_", z.object({
+ *     bucketName: z.string(), cleanBatchSize: z.number().int().positive().default(500),
+ *   })) {}
+ *   const s = SandboxStoreSettings.fromEnv();   // s.cleanBatchSize: number
+ *
+ * Environment values are strings, so they are coerced by the field's schema type before
+ * validation: numbers, booleans (`true/false/1/0/yes/no/on/off`), and JSON for objects/arrays.
+ */
+export function defineSettings<S extends z.ZodObject>(prefix: string, schema: S): SettingsClass<z.output<S>> {
+  if (!/^[A-Z][A-Z0-9_]*_$/.test(prefix)) {
+    throw new SettingsError(`settings prefix '${prefix}' must be upper case and end with '_' (e.g. DIRACX_SANDBOX_STORE_)`);
+  }
+  const fields = Object.keys(schema.shape);
+  const envOf = (field: string): string => prefix + envSuffix(field);
+
+  class Settings {
+    static readonly settingsPrefix = prefix;
+    static readonly settingsSchema = schema;
+
+    constructor(values: z.output<S>) {
+      Object.assign(this, values);
+    }
+
+    static envVariables(): Record<string, string> {
+      return Object.fromEntries(fields.map((f) => [f, envOf(f)]));
+    }
+
+    static fromEnv(this: new (values: z.output<S>) => object, env: Env = process.env): object {
+      const raw: Record<string, unknown> = {};
+      const problems: string[] = [];
+      for (const field of fields) {
+        const name = envOf(field);
+        const value = env[name];
+        if (value === undefined) continue;
+        const coerced = coerce(value, schema.shape[field] as z.ZodType);
+        if (coerced.ok) raw[field] = coerced.value;
+        else problems.push(`${name}: ${coerced.problem}, got ${JSON.stringify(value)}`);
+      }
+      if (problems.length === 0) {
+        const parsed = schema.safeParse(raw);
+        if (parsed.success) return Object.freeze(new this(parsed.data));
+        for (const issue of parsed.error.issues) {
+          const field = String(issue.path[0] ?? "");
+          const name = fields.includes(field) ? envOf(field) : prefix + "*";
+          problems.push(
+            raw[field] === undefined && issue.code === "invalid_type"
+              ? `${name} is required but not set`
+              : `${name}: ${issue.message.replace(/^Invalid input: /, "")}`,
+          );
+        }
+      }
+      const owner = this.name && this.name !== "Settings" ? ` (${this.name})` : "";
+      throw new SettingsError(`invalid settings${owner}: ${problems.join("; ")}`);
+    }
+  }
+  return Settings as unknown as SettingsClass<z.output<S>>;
+}
+
+type Coerced = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/** The schema kind that decides how an environment string is read (wrappers peeled off). */
+function baseKind(schema: z.ZodType): string {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 20; i++) {
+    const def = s.def as { type: string; innerType?: z.ZodType; in?: z.ZodType };
+    if (def.innerType && ["optional", "nullable", "default", "prefault", "readonly", "catch", "nonoptional"].includes(def.type)) {
+      s = def.innerType;
+    } else if (def.type === "pipe" && def.in) {
+      s = def.in;
+    } else {
+      return def.type;
+    }
+  }
+  return "unknown";
+}
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+function coerce(value: string, schema: z.ZodType): Coerced {
+  const kind = baseKind(schema);
+  const v = value.trim();
+  switch (kind) {
+    case "number":
+    case "int":
+    case "bigint": {
+      const n = Number(v);
+      if (v === "" || !Number.isFinite(n)) return { ok: false, problem: "expected a number" };
+      return { ok: true, value: kind === "bigint" ? BigInt(v) : n };
+    }
+    case "boolean": {
+      const lower = v.toLowerCase();
+      if (TRUE.has(lower)) return { ok: true, value: true };
+      if (FALSE.has(lower)) return { ok: true, value: false };
+      return { ok: false, problem: "expected a boolean (true/false, 1/0, yes/no, on/off)" };
+    }
+    case "object":
+    case "record":
+    case "array":
+    case "tuple": {
+      try {
+        return { ok: true, value: JSON.parse(v) };
+      } catch {
+        return { ok: false, problem: `expected JSON (${kind})` };
+      }
+    }
+    default:
+      return { ok: true, value };
+  }
+}
+
+/** Settings of the task system itself (`DIRACX_TASKS_*`). */
+export class TasksSettings extends defineSettings(
+  "DIRACX_TASKS_",
+  z.object({
+    /** The BullMQ broker. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
+      .default("redis://localhost:6379"),
+  }),
+) {}
+
+/**
+ * Where the DiracX configuration lives (`DIRACX_CONFIG_BACKEND_URL`: a YAML file, a
+ * directory holding `default.yml`/`default.yaml`, or a `file://` URL to either) and how
+ * often it is polled for changes when file-system events are not delivered.
+ */
+export class ConfigBackendSettings extends defineSettings(
+  "DIRACX_CONFIG_",
+  z.object({
+    backendUrl: z.string().min(1, "must not be empty"),
+    pollIntervalSeconds: z.number().positive().default(5),
+  }),
+) {}
