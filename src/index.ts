@@ -27,7 +27,7 @@ export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine
 export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
 export { metricsRegistry } from "./engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { DependencySpec, LimitsResolver, OpenUnitOfWork, UnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
+export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
 export {
   getRegistry,
   loadRegistry,
@@ -50,12 +50,11 @@ export {
   LockObjectTypeError,
 } from "./locks/object-types.ts";
 export * from "./locks/index.ts";
-export {};
 
 // Databases (db-sql stream)
 export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
 export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
-export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass, type Env } from "./db/sql/base.ts";
+export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
 export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
 export type { SearchSpec, SortSpec, SearchOptions, SearchResult, ScalarOperator, VectorOperator, SearchValue } from "./db/sql/search.ts";
 export {
@@ -118,3 +117,81 @@ export {
   type DbRegistry,
   type ConfigProvider,
 } from "./db/unit-of-work.ts";
+
+// Settings (environment variables) — config stream.
+export {
+  defineSettings,
+  isSettingsClass,
+  envSuffix,
+  SettingsError,
+  TasksSettings,
+  ConfigBackendSettings,
+  type SettingsClass,
+  type Env,
+} from "./settings.ts";
+
+// DiracX configuration — config stream.
+export {
+  ConfigSchema,
+  UserConfigSchema,
+  GroupConfigSchema,
+  VORegistrySchema,
+  OperationsConfigSchema,
+  JobSchedulingConfigSchema,
+  ServicesConfigSchema,
+  JobDescriptionConfigSchema,
+  ResourcesConfigSchema,
+  OSCompatibilitySchema,
+  listVOs,
+  operationsFor,
+  type DiracxConfig,
+  type ConfigSchemaType,
+  type VORegistry,
+  type GroupConfig,
+  type UserConfig,
+  type OperationsConfig,
+} from "./config/schema.ts";
+export { ConfigError, formatKeyPath, formatZodIssues } from "./config/errors.ts";
+export {
+  ConfigSource,
+  parseConfig,
+  resolveConfigLocation,
+  CONFIG_FILE_NAMES,
+  type ConfigRegistry,
+  type ConfigSourceOptions,
+  type ConfigChangeListener,
+  type ConfigErrorListener,
+} from "./config/source.ts";
+export { Config, configToken, isConfigToken, type ConfigToken, type ResolvedConfig } from "./config/token.ts";
+export {
+  TasksConfigSchema,
+  TaskOverrideSchema,
+  ScheduleSchema,
+  DEFAULT_RATE_WINDOW_SECONDS,
+  resolveTaskSettings,
+  resolveObjectLimit,
+  checkTasksConfig,
+  type TasksConfig,
+  type TaskOverride,
+  type ScheduleSpec,
+  type TaskDefaults,
+  type ResolvedTaskSettings,
+  type ResolvedSchedule,
+  type Limits,
+  type RateLimit,
+  type ConcurrencyLimit,
+  type RetryOverride,
+} from "./config/tasks-config.ts";
+
+// Overridable resources — config stream.
+export {
+  findCompatiblePlatforms,
+  sortPlatformsNewestFirst,
+  platformSortKey,
+  PlatformCompatibilityError,
+  type FindCompatiblePlatforms,
+} from "./resources/platforms.ts";
+
+// The zod instance core's schemas are built with: extensions extend those schemas and declare
+// task args with it, so they use this one rather than a second copy of zod.
+export { z } from "zod";

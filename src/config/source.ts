@@ -117,14 +117,19 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
    * From `DIRACX_CONFIG_BACKEND_URL`, validated by the active `diracx` → `config` entry point
    * (core's `ConfigSchema`, or the extension's schema that extends it).
    */
-  static async fromEnv(registry: ConfigRegistry, env: Env = process.env, opts: ConfigSourceOptions = {}): Promise<ConfigSource> {
+  static async fromEnv<C extends DiracxConfig = DiracxConfig>(
+    registry: ConfigRegistry,
+    env: Env = process.env,
+    opts: ConfigSourceOptions = {},
+  ): Promise<ConfigSource<C>> {
     const settings = ConfigBackendSettings.fromEnv(env);
     const schema = await registry.loadActive<unknown>("diracx", "config");
     if (!isZodSchema(schema)) {
       throw new ConfigError(["the active 'diracx' → 'config' entry point does not export a zod schema"]);
     }
     const file = resolveConfigLocation(settings.backendUrl, "DIRACX_CONFIG_BACKEND_URL");
-    return ConfigSource.#open(file, schema as ConfigSchemaType, { pollIntervalMs: settings.pollIntervalSeconds * 1000, ...opts });
+    // `C` is the caller's word for what the active entry produces (e.g. GubbinsConfig).
+    return ConfigSource.#open(file, schema as ConfigSchemaType<C>, { pollIntervalMs: settings.pollIntervalSeconds * 1000, ...opts });
   }
 
   /** From a file, directory or `file://` URL (see `resolveConfigLocation`). */
