@@ -1,5 +1,10 @@
-import { parseSchedule, ScheduleError, type ScheduleSpec } from "./spec.ts";
-import { queueNameFor, scheduledJobTemplate, type Priority, type Size } from "./engine-bridge.ts";
+import { resolveTaskSettings, type TasksConfig } from "../config/tasks-config.ts";
+import { validateArgs } from "../engine/producer.ts";
+import { isPeriodicTaskClass, isVoAwareTaskClass, type TaskClass } from "../engine/task.ts";
+import type { TaskRegistry } from "../engine/task-registry.ts";
+import { DiracxError } from "../errors.ts";
+import { queueNameFor, scheduledJobTemplate, type JobTemplate, type Priority, type Size } from "./engine-bridge.ts";
+import { specOfSchedule, type ScheduleSpec } from "./spec.ts";
 
 /** What the scheduler needs to know about one periodic task class. */
 export interface PeriodicTaskInfo {
@@ -8,30 +13,12 @@ export interface PeriodicTaskInfo {
   voAware: boolean;
   /** The class's own enabled flag (code default). */
   enabled: boolean;
-  schedule: ScheduleSpec;
+  /** The class's default schedule; undefined: runs only where the configuration gives one. */
+  schedule: ScheduleSpec | undefined;
   priority: Priority;
   size: Size;
-}
-
-/** A named variant of a periodic task for one VO (or for all VOs): its own args, maybe its own schedule. */
-export interface ScheduleVariant {
-  args?: Record<string, unknown>;
-  schedule?: unknown;
-  enabled?: boolean;
-}
-
-/** The tasks configuration resolved for (task, VO): code defaults ← common ← vo-overrides.<vo>. */
-export interface ScheduleSettings {
-  enabled?: boolean;
-  /** Schedule override (text such as `cron:…`/`every:30s`/`rrule:…`, or a ScheduleSpec). */
-  schedule?: unknown;
-  variants?: Record<string, ScheduleVariant>;
-}
-
-export interface DesiredInputs {
-  vos: readonly string[];
-  /** Resolved settings for a task, `vo` undefined for a task that is not VO-aware. */
-  settings: (taskId: string, vo: string | undefined) => ScheduleSettings | undefined;
+  /** Validates a schedule's args against the task's schema (throws a DiracxError). */
+  validateArgs?: (args: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** One schedule the scheduler should keep in Redis. */
@@ -45,8 +32,8 @@ export interface DesiredSchedule {
   priority: Priority;
   size: Size;
   queue: string;
-  /** The job each run submits (engine job shape). */
-  template: { name: string; data: Record<string, unknown>; opts: { priority?: number } };
+  /** The job each run submits (the engine's job shape). */
+  template: JobTemplate;
 }
 
 /** A schedule that could not be built; reported for that schedule only. */
@@ -63,51 +50,76 @@ export function scheduleId(taskId: string, vo?: string, variant?: string): strin
   return `${taskId}${vo ? `@${vo}` : ""}${variant ? `#${variant}` : ""}`;
 }
 
-export function parseScheduleId(id: string): { taskId: string; vo?: string; variant?: string } {
-  const m = /^([^@#]+)(?:@([^#]+))?(?:#(.+))?$/.exec(id);
-  if (!m) return { taskId: id };
-  return { taskId: m[1]!, ...(m[2] ? { vo: m[2] } : {}), ...(m[3] ? { variant: m[3] } : {}) };
+/** The periodic tasks of a task registry (PeriodicTask / PeriodicVoAwareTask subclasses). */
+export function periodicTasks(registry: TaskRegistry): PeriodicTaskInfo[] {
+  const out: PeriodicTaskInfo[] = [];
+  for (const [taskId, cls] of registry.entries()) {
+    if (!isPeriodicTaskClass(cls)) continue;
+    out.push({
+      taskId,
+      voAware: isVoAwareTaskClass(cls),
+      enabled: cls.enabled,
+      schedule: cls.defaultSchedule ? specOfSchedule(cls.defaultSchedule, `task ${taskId} (defaultSchedule)`) : undefined,
+      priority: cls.priority,
+      size: cls.size,
+      validateArgs: (args) => validateArgs(taskId, cls as TaskClass, args),
+    });
+  }
+  return out;
 }
 
-/** Desired schedules = periodic tasks × VOs × variants, with configuration overrides applied. */
+/**
+ * Desired schedules = periodic tasks × VOs (VO-aware tasks) × variants, each resolved through
+ * the tasks configuration (code defaults ← common ← vo-overrides.<vo>): disabled tasks have none,
+ * schedule overrides apply, variants bring their own args.
+ */
 export function computeDesiredSchedules(
   tasks: readonly PeriodicTaskInfo[],
-  inputs: DesiredInputs,
+  inputs: { vos: readonly string[]; tasksConfig: TasksConfig | undefined },
 ): { schedules: DesiredSchedule[]; problems: ScheduleProblem[] } {
   const schedules: DesiredSchedule[] = [];
   const problems: ScheduleProblem[] = [];
   for (const task of tasks) {
     const scopes: (string | undefined)[] = task.voAware ? [...inputs.vos] : [undefined];
     for (const vo of scopes) {
-      const settings = inputs.settings(task.taskId, vo) ?? {};
-      if (!(settings.enabled ?? task.enabled)) continue;
-      const where = `Tasks ${vo ? `vo-overrides.${vo}` : "common"}.${task.taskId}`;
-      const base = { taskId: task.taskId, priority: task.priority, size: task.size, queue: queueNameFor(task.size) };
-      const make = (variant: string | undefined, scheduleValue: unknown, extraArgs: Record<string, unknown>): void => {
-        const id = scheduleId(task.taskId, vo, variant);
+      const resolved = resolveTaskSettings(inputs.tasksConfig, task.taskId, vo, {
+        enabled: task.enabled,
+        ...(task.schedule ? { schedule: task.schedule } : {}),
+      });
+      for (const s of resolved.schedules) {
+        const id = scheduleId(task.taskId, vo, s.variant);
         try {
-          const spec = scheduleValue === undefined ? task.schedule : parseSchedule(scheduleValue, `${where}${variant ? `.variants.${variant}` : ""}.schedule`);
-          const args = { ...extraArgs, ...(vo ? { vo } : {}) };
+          const raw = { ...s.args, ...(vo ? { vo } : {}) };
+          const args = task.validateArgs ? task.validateArgs(raw) : raw;
           schedules.push({
-            ...base,
             id,
+            taskId: task.taskId,
             ...(vo ? { vo } : {}),
-            ...(variant ? { variant } : {}),
-            spec,
+            ...(s.variant ? { variant: s.variant } : {}),
+            spec: s.schedule,
             args,
-            template: scheduledJobTemplate(task.taskId, args, task.priority),
+            priority: task.priority,
+            size: task.size,
+            queue: queueNameFor(task.size),
+            template: scheduledJobTemplate(task.taskId, args, task.priority, id),
           });
         } catch (err) {
-          if (!(err instanceof ScheduleError)) throw err;
-          problems.push({ id, message: err.message });
+          if (!(err instanceof DiracxError)) throw err;
+          problems.push({ id, message: `schedule ${id}: ${err.message}` });
         }
-      };
-      make(undefined, settings.schedule, {});
-      for (const [name, variant] of Object.entries(settings.variants ?? {})) {
-        if (variant.enabled === false) continue;
-        make(name, variant.schedule ?? settings.schedule, variant.args ?? {});
       }
     }
   }
   return { schedules, problems };
+}
+
+/** A desired-schedule source reading the current configuration of a ConfigSource-like object. */
+export function desiredFromConfig(
+  tasks: readonly PeriodicTaskInfo[],
+  config: { current(): { Registry: Record<string, unknown>; Tasks?: TasksConfig | undefined } },
+): () => { schedules: DesiredSchedule[]; problems: ScheduleProblem[] } {
+  return () => {
+    const c = config.current();
+    return computeDesiredSchedules(tasks, { vos: Object.keys(c.Registry), tasksConfig: c.Tasks });
+  };
 }

@@ -1,36 +1,42 @@
 /**
- * The few engine facts the scheduler needs (queue names, BullMQ prefix, priority mapping).
- * TEMPORARY local copy in the engine's shapes until the engine branch lands; then this file
- * re-exports `src/engine/priorities.ts` / `src/engine/keys.ts` so there is one home for each.
+ * The engine facts the scheduler relies on, gathered in one import site: queue names, the
+ * BullMQ prefix, priority mapping, and the shape of the job a scheduled run submits.
  */
-export const PRIORITIES = ["realtime", "normal", "background"] as const;
-export type Priority = (typeof PRIORITIES)[number];
-export const SIZES = ["small", "medium", "large"] as const;
-export type Size = (typeof SIZES)[number];
+import type { JobsOptions } from "bullmq";
+import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
+import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
+import { retentionFromEnv } from "../engine/producer.ts";
+import { BACKOFF_TYPE, MAX_ATTEMPTS } from "../engine/retry-strategy.ts";
+import type { TaskJobData } from "../engine/job-data.ts";
 
-export const BULL_PREFIX = "diracx";
-export const DEFAULT_REDIS_URL = "redis://localhost:6379";
-export function redisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DIRACX_TASKS_REDIS_URL || DEFAULT_REDIS_URL;
-}
+export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
 
-const BULLMQ_PRIORITY: Record<Priority, number | undefined> = { realtime: undefined, normal: 1, background: 2 };
-export function bullmqPriority(priority: Priority): number | undefined {
-  return BULLMQ_PRIORITY[priority];
-}
-export function queueNameFor(size: Size): string {
-  return `tasks-${size}`;
+export interface JobTemplate {
+  name: string;
+  data: TaskJobData;
+  opts: JobsOptions;
 }
 
 /**
- * What a scheduled run puts on the queue: the job the engine's producer would submit for
- * `taskId` with `args`. TEMPORARY until the engine's producer exposes its job builder.
+ * The job each run of a schedule submits: the same data and options as the engine's producer
+ * gives a submitted task (retries through the task's policy, retention), at the task's priority,
+ * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
+ * each run's own submission time is BullMQ's `job.timestamp`.
  */
-export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority): {
-  name: string;
-  data: Record<string, unknown>;
-  opts: { priority?: number };
-} {
+export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
   const p = bullmqPriority(priority);
-  return { name: taskId, data: { args }, opts: p === undefined ? {} : { priority: p } };
+  const retention = retentionFromEnv();
+  const labels: Record<string, string> = { schedule: scheduleId };
+  if (typeof args.vo === "string") labels.vo = args.vo;
+  return {
+    name: taskId,
+    data: { args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [] } },
+    opts: {
+      ...(p !== undefined ? { priority: p } : {}),
+      attempts: MAX_ATTEMPTS,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: { age: retention.completedSeconds },
+      removeOnFail: { age: retention.failedSeconds },
+    },
+  };
 }

@@ -60,6 +60,6 @@ export function nextOccurrence(spec: ScheduleSpec, after: Date, where = "schedul
 /** Throws a ScheduleError when the schedule cannot run from `now` on (bad syntax or exhausted). */
 export function validateSchedule(spec: ScheduleSpec, now: Date, where: string): void {
   if (nextOccurrence(spec, now, where) === undefined) {
-    throw new ScheduleError(`schedule at ${where} has no future occurrence (the rule is exhausted)`);
+    throw new ScheduleError(`${where} has no future occurrence (the rule is exhausted)`);
   }
 }

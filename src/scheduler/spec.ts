@@ -1,14 +1,13 @@
 import { DiracxError } from "../errors.ts";
+import { CronSchedule, IntervalSchedule, RRuleSchedule, type Schedule } from "../engine/schedules.ts";
+import type { ScheduleSpec } from "../config/tasks-config.ts";
 
 /**
- * A schedule as plain data: what task code declares (through the engine's schedule classes)
- * and what the tasks configuration overrides. It is turned into BullMQ repeat options by
- * `toRepeatOptions` and read back from a stored job scheduler by `fromRepeatOptions`.
+ * A schedule as plain data (the tasks configuration's type): what task code declares through
+ * the engine's schedule classes and what the configuration overrides. It becomes BullMQ repeat
+ * options through `toRepeatOptions` and is read back by `fromRepeatOptions`.
  */
-export type ScheduleSpec =
-  | { kind: "cron"; expression: string; timezone?: string }
-  | { kind: "interval"; seconds: number }
-  | { kind: "rrule"; rule: string };
+export type { ScheduleSpec };
 
 /** A schedule that cannot run: bad syntax, unknown time zone, a rule with no future occurrence. */
 export class ScheduleError extends DiracxError {}
@@ -54,33 +53,12 @@ export function formatSchedule(spec: ScheduleSpec): string {
   }
 }
 
-/**
- * Reads a schedule written as text (tasks configuration, CLI): `cron:<expr>`, `every:<N>[s|m|h]`,
- * `rrule:<RFC 5545 rule>`, or a bare cron expression. Objects of the `ScheduleSpec` shape, and the
- * engine's schedule value classes (which carry the same fields), pass through. `where` names the
- * place the value came from for the error message.
- */
-export function parseSchedule(value: unknown, where: string): ScheduleSpec {
-  if (typeof value === "string") {
-    const text = value.trim();
-    if (text.startsWith(RRULE_PREFIX)) return { kind: "rrule", rule: text.slice(RRULE_PREFIX.length).replace(/\\n/g, "\n") };
-    if (text.startsWith("every:")) {
-      const m = /^every:\s*(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text);
-      if (!m) throw new ScheduleError(`invalid interval '${text}' at ${where} (expected every:<N>[s|m|h])`);
-      const factor = m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1;
-      return { kind: "interval", seconds: Number(m[1]) * factor };
-    }
-    const expression = text.startsWith(CRON_PREFIX) ? text.slice(CRON_PREFIX.length).trim() : text;
-    return { kind: "cron", expression };
+/** The plain spec of one of the engine's schedule classes (a task's `defaultSchedule`). */
+export function specOfSchedule(schedule: Schedule, where: string): ScheduleSpec {
+  if (schedule instanceof CronSchedule) {
+    return schedule.options.timezone ? { kind: "cron", expression: schedule.expression, timezone: schedule.options.timezone } : { kind: "cron", expression: schedule.expression };
   }
-  if (value && typeof value === "object") {
-    const o = value as Record<string, unknown>;
-    if (o.kind === "cron" && typeof o.expression === "string") {
-      const tz = typeof o.timezone === "string" ? o.timezone : undefined;
-      return tz ? { kind: "cron", expression: o.expression, timezone: tz } : { kind: "cron", expression: o.expression };
-    }
-    if (o.kind === "interval" && typeof o.seconds === "number") return { kind: "interval", seconds: o.seconds };
-    if (o.kind === "rrule" && typeof o.rule === "string") return { kind: "rrule", rule: o.rule };
-  }
-  throw new ScheduleError(`invalid schedule ${JSON.stringify(value)} at ${where} (expected cron:…, every:…, rrule:… or a schedule object)`);
+  if (schedule instanceof IntervalSchedule) return { kind: "interval", seconds: schedule.seconds };
+  if (schedule instanceof RRuleSchedule) return { kind: "rrule", rule: schedule.text };
+  throw new ScheduleError(`unsupported schedule ${schedule.describe()} at ${where} (use CronSchedule, IntervalSchedule or RRuleSchedule)`);
 }

@@ -32,7 +32,8 @@ export interface ScheduleRecord {
 }
 
 export function fingerprintOf(d: DesiredSchedule): string {
-  return JSON.stringify({ spec: d.spec, queue: d.queue, template: d.template });
+  // Not the template: its firstSubmittedAt changes with every computation.
+  return JSON.stringify({ spec: d.spec, queue: d.queue, name: d.template.name, args: d.args, opts: d.template.opts });
 }
 
 function toFields(d: DesiredSchedule): Record<string, string> {

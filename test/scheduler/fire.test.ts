@@ -23,7 +23,7 @@ before(async () => {
     periodic("demo:RRuleTask", { kind: "rrule", rule: "FREQ=SECONDLY;INTERVAL=1" }),
   ];
   worker = recordingWorker(server.url, "tasks-small", runs);
-  scheduler = new Scheduler({ redis, desired: () => computeDesiredSchedules(tasks, { vos: [], settings: () => undefined }) });
+  scheduler = new Scheduler({ redis, desired: () => computeDesiredSchedules(tasks, { vos: [], tasksConfig: undefined }) });
   const report = await scheduler.start();
   reconciledAt = Date.now();
   assert.deepEqual(report.upserted.sort(), ["demo:CronTask", "demo:IntervalTask", "demo:RRuleTask"]);
