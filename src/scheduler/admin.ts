@@ -65,7 +65,9 @@ export class ScheduleAdmin {
     const records = await this.store.all();
     return Promise.all(
       records.map(async (r) => {
-        const bull = r.paused ? undefined : await this.queue(r.queue).getJobScheduler(r.id);
+        // BullMQ answers a missing id that contains ':' with a "legacy" record without `next`.
+        const found = r.paused ? undefined : await this.queue(r.queue).getJobScheduler(r.id);
+        const bull = found?.next ? found : undefined;
         const status: ScheduleStatus = {
           id: r.id,
           task: r.task,

@@ -139,3 +139,18 @@ export async function recordScheduleOutcome(redis: Redis, job: Pick<Job, "id" | 
   else multi.hdel(key, "lastError");
   await multi.exec();
 }
+
+/**
+ * Wires `recordScheduleOutcome` to a BullMQ worker's `completed` / `failed` events, for workers
+ * that do not call it themselves. A failed attempt that will be retried is recorded too (the
+ * next attempt's outcome replaces it).
+ */
+export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Worker, "on">, redis: Redis, onError?: (err: Error) => void): void {
+  const report = (err: unknown): void => onError?.(err as Error);
+  worker.on("completed", (job: Job) => {
+    recordScheduleOutcome(redis, job, { status: "completed" }).catch(report);
+  });
+  worker.on("failed", (job: Job | undefined, err: Error) => {
+    if (job) recordScheduleOutcome(redis, job, { status: "failed", error: err.message }).catch(report);
+  });
+}

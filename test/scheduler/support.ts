@@ -38,7 +38,10 @@ export function nominalOf(job: Job): number {
   return Number(String(job.id).split(":").pop());
 }
 
-/** A plain BullMQ worker on a task queue, sharing the scheduler's repeat strategy, recording runs. */
+/**
+ * A plain BullMQ worker on a task queue, sharing the scheduler's repeat strategy, recording runs.
+ * Its backoff strategy stands in for the engine's retry policy: no retries.
+ */
 export function recordingWorker(url: string, queue: string, runs: Run[], process?: (job: Job) => Promise<unknown>): Worker {
   return new Worker(
     queue,
@@ -46,7 +49,7 @@ export function recordingWorker(url: string, queue: string, runs: Run[], process
       if (job.repeatJobKey) runs.push({ schedule: job.repeatJobKey, nominal: nominalOf(job), startedAt: Date.now(), jobId: String(job.id) });
       return process ? process(job) : undefined;
     },
-    { connection: connectionOptions(url), prefix: BULL_PREFIX, settings: { repeatStrategy: diracxRepeatStrategy }, concurrency: 10 },
+    { connection: connectionOptions(url), prefix: BULL_PREFIX, settings: { repeatStrategy: diracxRepeatStrategy, backoffStrategy: () => -1 }, concurrency: 10 },
   );
 }
 
