@@ -195,3 +195,35 @@ export {
 // The zod instance core's schemas are built with: extensions extend those schemas and declare
 // task args with it, so they use this one rather than a second copy of zod.
 export { z } from "zod";
+
+// Periodic tasks, schedules and the broker lifecycle — scheduler stream.
+export {
+  diracxRepeatStrategy,
+  schedulerQueueSettings,
+  nextOccurrence,
+  formatSchedule,
+  ScheduleError,
+  computeDesiredSchedules,
+  desiredFromConfig,
+  periodicTasks,
+  scheduleId,
+  reconcileSchedules,
+  Scheduler,
+  ScheduleAdmin,
+  UnknownScheduleError,
+  recordScheduleOutcome,
+  attachScheduleOutcomeRecorder,
+  BROKER_STARTUP_GROUP,
+  BrokerLifecycle,
+  loadBrokerStartupHooks,
+  type DesiredSchedule,
+  type PeriodicTaskInfo,
+  type ScheduleProblem,
+  type ReconcileReport,
+  type SchedulerOptions,
+  type ScheduleStatus,
+  type ScheduleOutcome,
+  type BrokerStartupContext,
+  type BrokerStartupHook,
+  type NamedHook,
+} from "./scheduler/index.ts";

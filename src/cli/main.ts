@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { schedulerCommand } from "./commands/scheduler.ts";
+import { schedulesCommand } from "./commands/schedules.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -8,6 +10,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(schedulerCommand());
+  program.addCommand(schedulesCommand());
   return program;
 }
 
