@@ -333,6 +333,30 @@ export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
 export { metricsRegistry } from "./engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
 export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
+// Dead-letter queue and fan-out/fan-in — dlq stream.
+export {
+  DeadLetterDrainer,
+  deadLetterDrainerFromEnv,
+  deadLetterFor,
+  pushDeadLetter,
+  outboxSize,
+  resubmitDeadLetter,
+  parseAge,
+  DeadLetterError,
+  DLQ_ID_LABEL,
+  type DrainerOptions,
+  type ResubmitResult,
+} from "./engine/dead-letter.ts";
+export {
+  spawnWithCallback,
+  spawnWithCallbackHere,
+  childOutcomesOf,
+  ChildrenFailedError,
+  FANOUT_GROUP_LABEL,
+  type ChildOutcome,
+  type FanoutHandle,
+  type SpawnOptions,
+} from "./engine/fanout.ts";
 
 
 
