@@ -1,5 +1,10 @@
 import { Command, CommanderError } from "commander";
+import { callCommand } from "./commands/call.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { statusCommand } from "./commands/status.ts";
+import { submitCommand } from "./commands/submit.ts";
+import { tasksCommand } from "./commands/tasks.ts";
+import { workerCommand } from "./commands/worker.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -8,6 +13,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(callCommand());
+  program.addCommand(submitCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(tasksCommand());
+  program.addCommand(statusCommand());
   return program;
 }
 
