@@ -1,3 +1,33 @@
+// Task engine: task model, schedules, retry policies, producer, worker.
+export {
+  Task,
+  PeriodicTask,
+  PeriodicVoAwareTask,
+  defineTask,
+  definePeriodicTask,
+  definePeriodicVoAwareTask,
+  isTaskClass,
+  isPeriodicTaskClass,
+  isVoAwareTaskClass,
+  type TaskClass,
+  type PeriodicTaskClass,
+  type ContextOf,
+  type ArgsSchema,
+  type TaskDefinition,
+  type PeriodicTaskDefinition,
+} from "./engine/task.ts";
+export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
+export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
+export { NoRetry, ExponentialBackoff, StopRetrying, TaskTimeoutError, type RetryPolicy, type ExponentialBackoffOptions } from "./engine/retry.ts";
+export { CronSchedule, IntervalSchedule, RRuleSchedule, InvalidScheduleError, type Schedule } from "./engine/schedules.ts";
+export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
+export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
+export { Producer, InvalidTaskArgsError, validateArgs, type ProducerOptions, type BulkItem, type Retention } from "./engine/producer.ts";
+export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
+export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
+export { metricsRegistry } from "./engine/metrics.ts";
+export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
+export type { LimitsResolver, OpenUnitOfWork } from "./engine/ports.ts";
 export {
   getRegistry,
   loadRegistry,
@@ -283,56 +313,6 @@ export {
   type SharesConfig,
 } from "./logic/task-queues/shares.ts";
 export { initDatabases, type DbInitResult } from "./db/init.ts";
-// Task engine: task model, schedules, retry policies, producer, worker.
-export {
-  Task,
-  PeriodicTask,
-  PeriodicVoAwareTask,
-  defineTask,
-  definePeriodicTask,
-  definePeriodicVoAwareTask,
-  isTaskClass,
-  isPeriodicTaskClass,
-  isVoAwareTaskClass,
-  type TaskClass,
-  type PeriodicTaskClass,
-  type ContextOf,
-  type ArgsSchema,
-  type TaskDefinition,
-  type PeriodicTaskDefinition,
-} from "./engine/task.ts";
-export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
-export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
-export {
-  NoRetry,
-  ExponentialBackoff,
-  StopRetrying,
-  TaskTimeoutError,
-  type RetryPolicy,
-  type ExponentialBackoffOptions,
-} from "./engine/retry.ts";
-export {
-  CronSchedule,
-  IntervalSchedule,
-  RRuleSchedule,
-  InvalidScheduleError,
-  type Schedule,
-} from "./engine/schedules.ts";
-export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
-export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
-export {
-  Producer,
-  InvalidTaskArgsError,
-  validateArgs,
-  type ProducerOptions,
-  type BulkItem,
-  type Retention,
-} from "./engine/producer.ts";
-export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
-export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
-export { metricsRegistry } from "./engine/metrics.ts";
-export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
 // Dead-letter queue and fan-out/fan-in — dlq stream.
 export {
   DeadLetterDrainer,
