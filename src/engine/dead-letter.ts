@@ -18,6 +18,7 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
 import { dbUrlEnvVar } from "../db/sql/base.ts";
+import { closeEngine, getEngine } from "../db/sql/engine.ts";
 import { TaskDB, type AttemptError, type DeadLetter, type JsonValue, type NewDeadLetter } from "../db/sql/task-db.ts";
 import { errorRecord, type TaskJobData } from "./job-data.ts";
 import { DLQ_OUTBOX_KEY } from "./keys.ts";
@@ -259,6 +260,31 @@ export class DeadLetterDrainer {
 export function deadLetterDrainerFromEnv(redis: Redis, env: NodeJS.ProcessEnv = process.env, logger?: Logger): DeadLetterDrainer | undefined {
   if (!env[dbUrlEnvVar(TaskDB.dbName)]) return undefined;
   return new DeadLetterDrainer({ redis, taskDB: () => TaskDB.fromEnv(env), ...(logger ? { logger } : {}) });
+}
+
+/** `{ deadLetters }` for TaskWorkerOptions when TaskDB is configured, else `{}`. */
+export function deadLetterOption(redis: Redis, env: NodeJS.ProcessEnv = process.env): { deadLetters?: DeadLetterDrainer } {
+  const drainer = deadLetterDrainerFromEnv(redis, env);
+  return drainer ? { deadLetters: drainer } : {};
+}
+
+export interface DeadLetterSummary {
+  /** Pending entries in TaskDB; undefined when DIRACX_DB_URL_TASKDB is not set. */
+  pending: number | undefined;
+  /** Entries not yet written to TaskDB. */
+  outbox: number;
+}
+
+/** For `status`: pending dead letters, and how many still wait in the outbox. */
+export async function deadLetterSummary(redis: Redis, env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSummary> {
+  const outbox = await outboxSize(redis);
+  const url = env[dbUrlEnvVar(TaskDB.dbName)];
+  if (!url) return { pending: undefined, outbox };
+  try {
+    return { pending: await new TaskDB(getEngine(url)).count({ status: "pending" }), outbox };
+  } finally {
+    await closeEngine(url);
+  }
 }
 
 /** What resubmission needs from the producer. */
