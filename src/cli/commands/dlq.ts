@@ -10,7 +10,7 @@ import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { Producer } from "../../engine/producer.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
-import { createProgress, formatTable } from "../ui.ts";
+import { createProgress, formatTable, type OutputStream } from "../ui.ts";
 
 interface FilterOpts {
   task?: string;
@@ -115,8 +115,14 @@ function firstLine(s: string | null): string {
   return line.length > 60 ? `${line.slice(0, 57)}...` : line;
 }
 
+/** Where the command writes (tests pass their own; the test runner owns process.stdout). */
+export interface CommandIO {
+  stdout: OutputStream;
+  stderr: OutputStream;
+}
+
 /** `diracx-tasks dlq list|show|resubmit|delete`: the dead-letter queue in TaskDB. */
-export function dlqCommand(): Command {
+export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
   const dlq = new Command("dlq").description("Inspect, resubmit and delete dead-lettered tasks (TaskDB)");
 
   filterOptions(dlq.command("list").description("List dead-letter entries, newest first"), "only this status (default: all)")
@@ -130,10 +136,10 @@ export function dlqCommand(): Command {
       await withTaskDB(opts, async (db) => {
         const rows = await db.list(filter, { limit });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rows)}\n`);
+          io.stdout.write(`${JSON.stringify(rows)}\n`);
           return;
         }
-        process.stdout.write(
+        io.stdout.write(
           formatTable(
             rows,
             [
@@ -163,7 +169,7 @@ export function dlqCommand(): Command {
         const e = await db.get(id);
         if (!e) throw new DiracxError(`no dead-letter entry ${id}`);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(e)}\n`);
+          io.stdout.write(`${JSON.stringify(e)}\n`);
           return;
         }
         const lines = [
@@ -183,7 +189,7 @@ export function dlqCommand(): Command {
           lines.push(`  attempt ${err.attempt} at ${err.at}: ${err.type}: ${err.message}`);
           if (err.stack) lines.push(...err.stack.split("\n").slice(1).map((l) => `    ${l.trim()}`));
         }
-        process.stdout.write(`${lines.join("\n")}\n`);
+        io.stdout.write(`${lines.join("\n")}\n`);
       });
     });
 
@@ -209,20 +215,20 @@ export function dlqCommand(): Command {
           entries = await collect(db, toFilter(opts, "pending"));
         }
         await withProducer(async (producer) => {
-          const progress = createProgress({ label: "resubmitting", total: entries.length });
+          const progress = createProgress({ label: "resubmitting", total: entries.length, stream: io.stderr });
           let ok = 0;
           const refused: string[] = [];
           for (const e of entries) {
             const r = await resubmitDeadLetter(db, producer, e);
             if (r.ok) {
               ok += 1;
-              if (idText !== undefined) process.stdout.write(`resubmitted ${e.id} as ${r.taskId}\n`);
+              if (idText !== undefined) io.stdout.write(`resubmitted ${e.id} as ${r.taskId}\n`);
             } else refused.push(r.reason);
             progress.increment();
           }
           progress.stop();
-          for (const reason of refused) process.stderr.write(`not resubmitted: ${reason}\n`);
-          if (idText === undefined) process.stdout.write(`resubmitted ${ok} of ${entries.length}\n`);
+          for (const reason of refused) io.stderr.write(`not resubmitted: ${reason}\n`);
+          if (idText === undefined) io.stdout.write(`resubmitted ${ok} of ${entries.length}\n`);
           if (refused.length > 0 && idText !== undefined) throw new DiracxError(refused[0]!);
         });
       });
@@ -244,7 +250,7 @@ export function dlqCommand(): Command {
       await withTaskDB(opts, async (db) => {
         const ids = idTexts.length > 0 ? idTexts.map(parseId) : (await collect(db, toFilter(opts, "all"))).map((e) => e.id);
         if (ids.length === 0) {
-          process.stdout.write("no dead-letter entries to delete\n");
+          io.stdout.write("no dead-letter entries to delete\n");
           return;
         }
         if (!opts.yes && process.stdin.isTTY) {
@@ -253,7 +259,7 @@ export function dlqCommand(): Command {
           }
         }
         const n = await db.delete(ids);
-        process.stdout.write(`deleted ${n}\n`);
+        io.stdout.write(`deleted ${n}\n`);
         if (idTexts.length > 0 && n < ids.length) throw new DiracxError(`${ids.length - n} of the given ids did not exist`);
       });
     });
