@@ -13,6 +13,7 @@
  * not insert it twice. Upstream stored no error text and never read the table.
  */
 import { randomUUID } from "node:crypto";
+import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
@@ -102,6 +103,27 @@ export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLe
   if (!job.data.meta.labels[DLQ_ID_LABEL] || !job.id) return;
   await pushResolution(redis, job.id);
   drainer?.kick();
+}
+
+/** The task's worker died mid-run more often than BullMQ tolerates (maxStalledCount). */
+export class WorkerLostError extends DiracxError {
+  override name = "WorkerLostError";
+}
+
+/**
+ * A job whose worker died more than maxStalledCount times is marked with a
+ * deferred failure by BullMQ's stalled check, and the next worker to fetch it
+ * fails it without calling our processor; catch those final failures too.
+ */
+export function deadLetterStalledFailures(worker: Worker<TaskJobData>, redis: Redis, isEligible: (taskName: string) => boolean, drainer?: DeadLetterDrainer, logger: Logger = rootLogger): void {
+  worker.on("failed", (job: Job<TaskJobData> | undefined) => {
+    if (!job?.deferredFailure || !isEligible(job.name)) return;
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade);
+    const error = new WorkerLostError(`${job.deferredFailure}: the worker running it died ${job.stalledCounter} times`);
+    onFinalFailure(redis, job, attempt, error, true, drainer).catch((err: unknown) =>
+      logger.error({ err, taskId: job.id }, "could not dead-letter a task failed after its workers died"),
+    );
+  });
 }
 
 export interface DrainerOptions {

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
 import { connectBroker } from "./connection.ts";
-import { onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
+import { deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import { runAttempt } from "./execution.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
@@ -101,6 +101,8 @@ export class TaskWorker {
       autorun: false,
       settings: { backoffStrategy: makeBackoffStrategy(opts.registry) },
     });
+    // dead-letter hook: tasks BullMQ fails itself after their workers died too often
+    deadLetterStalledFailures(this.worker, this.connection, (name) => opts.registry.has(name) && opts.registry.get(name).dlqEligible, opts.deadLetters, this.log);
     this.worker.on("error", (err) => {
       this.setReady(false);
       this.log.warn({ err: err.message }, "broker error; reconnecting");
@@ -162,7 +164,9 @@ export class TaskWorker {
     const { registry } = this.opts;
     if (!registry.has(job.name)) {
       // Nothing can run it here; fail it visibly rather than drop it.
-      throw new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
+      const err = new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
+      await onFinalFailure(this.connection, job, job.attemptsMade + 1, err, true, this.opts.deadLetters); // dead-letter hook: kept for resubmission once deployed
+      throw err;
     }
     const cls = registry.get(job.name);
     const attempt = job.attemptsMade + 1;

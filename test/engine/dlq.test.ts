@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { RedisServer } from "../support/redis.ts";
@@ -9,6 +10,8 @@ import { runs, waitFor } from "./support.ts";
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 const { Producer, TaskRegistry, TaskWorker, TaskDB, DeadLetterDrainer, resubmitDeadLetter, outboxSize, getEngine, closeAllEngines } = await import("../../src/index.ts");
+const { deadLetterStalledFailures } = await import("../../src/engine/dead-letter.ts");
+const { BULL_PREFIX } = await import("../../src/engine/keys.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");
 const fixture = await import("../fixtures/dlq-app/tasks.ts");
 
@@ -113,6 +116,38 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
     );
   });
 
+  it("an unknown task and a task whose workers kept dying are dead-lettered too", async () => {
+    // A message no worker can run (e.g. submitted by a newer deployment) is kept for resubmission.
+    const unknownId = "unknown-task-1";
+    await producer.queue("small").add("dlq:Gone", { args: { x: 1 }, meta: { firstSubmittedAt: Date.now(), labels: {}, deferrals: 0, history: [] } }, { jobId: unknownId });
+    const unknown = await waitFor("unknown task dead-lettered", async () => (await taskDB.list({ taskName: "dlq:Gone" }))[0]);
+    assert.equal(unknown.taskId, unknownId);
+    assert.equal(unknown.lastErrorMessage, "unknown task 'dlq:Gone' (not in this worker's registry)");
+
+    // BullMQ fails a job itself (in Lua) once its worker died more than maxStalledCount times.
+    // A manual worker that takes the job and never renews its lock plays the dying worker.
+    const queue = new Queue("tasks-stall", { connection: redis, prefix: BULL_PREFIX });
+    const stallId = "stalled-task-1";
+    await queue.add("dlq:Flaky", { args: { key: "stall" }, meta: { firstSubmittedAt: Date.now(), labels: {}, deferrals: 0, history: [] } }, { jobId: stallId });
+    const dying = new Worker("tasks-stall", null, { connection: redis, prefix: BULL_PREFIX, lockDuration: 100, stalledInterval: 100, maxStalledCount: 2, autorun: false });
+    const drainer = drainers.at(-1)!;
+    deadLetterStalledFailures(dying, redis, (name) => registry.has(name) && registry.get(name).dlqEligible, drainer);
+    await dying.startStalledCheckTimer();
+    for (let i = 0; i < 3; i++) {
+      await waitFor(`stalled job back in wait (${i})`, async () => (await queue.getJobState(stallId)) === "waiting");
+      assert.equal((await dying.getNextJob(`dead-${i}`, { block: false }))?.id, stallId);
+    }
+    // The third stall marks it failed-for-good; the next fetch fails it without running it.
+    await waitFor("stalled job back in wait (last)", async () => (await queue.getJobState(stallId)) === "waiting");
+    assert.equal(await dying.getNextJob("next", { block: false }), undefined);
+    assert.equal(await queue.getJobState(stallId), "failed");
+    const entry = await waitFor("stalled task dead-lettered", async () => (await taskDB.list({ taskName: "dlq:Flaky" })).find((e) => e.taskId === stallId));
+    assert.equal(entry.lastErrorType, "WorkerLostError");
+    assert.match(entry.lastErrorMessage ?? "", /job stalled more than allowable limit: the worker running it died/);
+    await dying.close(true);
+    await queue.close();
+  });
+
   it("keeps the entry in the Redis outbox while the database is down and writes it once it is back, also after a worker restart", async () => {
     // A database that does not exist yet stands for one that is down.
     const u = new URL(dbUrl);
@@ -144,4 +179,5 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
       [[taskId, 3, 3]],
     );
   });
+
 });
