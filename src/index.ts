@@ -1,3 +1,33 @@
+// Task engine: task model, schedules, retry policies, producer, worker.
+export {
+  Task,
+  PeriodicTask,
+  PeriodicVoAwareTask,
+  defineTask,
+  definePeriodicTask,
+  definePeriodicVoAwareTask,
+  isTaskClass,
+  isPeriodicTaskClass,
+  isVoAwareTaskClass,
+  type TaskClass,
+  type PeriodicTaskClass,
+  type ContextOf,
+  type ArgsSchema,
+  type TaskDefinition,
+  type PeriodicTaskDefinition,
+} from "./engine/task.ts";
+export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
+export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
+export { NoRetry, ExponentialBackoff, StopRetrying, TaskTimeoutError, type RetryPolicy, type ExponentialBackoffOptions } from "./engine/retry.ts";
+export { CronSchedule, IntervalSchedule, RRuleSchedule, InvalidScheduleError, type Schedule } from "./engine/schedules.ts";
+export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
+export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
+export { Producer, InvalidTaskArgsError, validateArgs, type ProducerOptions, type BulkItem, type Retention } from "./engine/producer.ts";
+export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
+export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
+export { metricsRegistry } from "./engine/metrics.ts";
+export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
+export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
 export {
   getRegistry,
   loadRegistry,
@@ -121,3 +151,72 @@ export {
   type DeleteWithRetriesOptions,
   type SandboxPfn,
 } from "./sandbox/index.ts";
+export * from "./locks/index.ts";
+export {};
+
+// Databases (db-sql stream)
+export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
+export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
+export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
+export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
+export type { SearchSpec, SortSpec, SearchOptions, SearchResult, ScalarOperator, VectorOperator, SearchValue } from "./db/sql/search.ts";
+export {
+  JobDB,
+  compressJdl,
+  extractJdl,
+  HEARTBEAT_FIELDS,
+  JDL_TO_DB_PARAMETERS,
+  type JobDBSchema,
+  type JobAttributes,
+  type JobAttributeUpdate,
+  type JobCommand,
+  type HeartbeatField,
+} from "./db/sql/job-db.ts";
+export { JobLoggingDB, statusTimeOrder, type JobLoggingDBSchema, type JobLoggingRecord, type JobStatusRecord } from "./db/sql/job-logging-db.ts";
+export {
+  TaskQueueDB,
+  TQ_MULTI_VALUE_FIELDS,
+  type TaskQueueDBSchema,
+  type TaskQueueDefinition,
+  type TaskQueueJob,
+  type TaskQueueInfo,
+  type TqMultiValueField,
+} from "./db/sql/task-queue-db.ts";
+export { PilotAgentsDB, type PilotAgentsDBSchema, type PilotAgent, type PilotMetadataUpdate, type RegisterPilotsOptions } from "./db/sql/pilot-agents-db.ts";
+export {
+  SandboxMetadataDB,
+  type SandboxMetadataDBSchema,
+  type SandboxOwner,
+  type SandboxInfo,
+  type SandboxType,
+  type SandboxDeletionBatch,
+} from "./db/sql/sandbox-metadata-db.ts";
+export {
+  TaskDB,
+  DEAD_LETTER_STATUSES,
+  type TaskDBSchema,
+  type DeadLetter,
+  type NewDeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStatus,
+  type AttemptError,
+  type JsonValue,
+} from "./db/sql/task-db.ts";
+export {
+  openUnitOfWork,
+  withUnitOfWork,
+  missingDependencies,
+  resolveSqlDbClass,
+  MissingDependencyError,
+  SQL_DB_GROUP,
+  type UnitOfWork,
+  type UnitOfWorkOptions,
+  type DependencySpec,
+  type DependencyToken,
+  type DependencyContext,
+  type CustomToken,
+  type SettingsToken,
+  type ResolvedDeps,
+  type DbRegistry,
+  type ConfigProvider,
+} from "./db/unit-of-work.ts";

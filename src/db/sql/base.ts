@@ -1,0 +1,62 @@
+import type { Kysely } from "kysely";
+import { DBConfigurationError } from "../errors.ts";
+import { getEngine, type AnyKysely } from "./engine.ts";
+import { applyMigrations, type Migration, type MigrationResult } from "./migrations.ts";
+
+/** What the registry's `diracx.dbs.sql` entries export: a BaseSQLDB subclass. */
+export interface SQLDBClass<T = unknown> {
+  new (db: AnyKysely): T;
+  readonly dbName: string;
+  readonly migrations: readonly Migration[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** `DIRACX_DB_URL_<NAME>` for a DB name. */
+export function dbUrlEnvVar(dbName: string): string {
+  return `DIRACX_DB_URL_${dbName.toUpperCase()}`;
+}
+
+/** The URL of a DB from the environment; a clear error naming the variable when absent. */
+export function dbUrlFromEnv(dbName: string, env: Env = process.env): string {
+  const name = dbUrlEnvVar(dbName);
+  const url = env[name];
+  if (!url) throw new DBConfigurationError(`${dbName} has no database URL: set ${name} (postgresql://… or pglite://memory)`);
+  return url;
+}
+
+/**
+ * Base of every SQL DB class. An instance wraps either an engine (each statement
+ * autocommits) or a transaction (what a unit of work hands to a task); the methods
+ * are the same either way.
+ *
+ * Subclasses set `static dbName` (the registry name, which also names the URL
+ * variable) and `static migrations`. An extension overriding a DB subclasses it,
+ * keeps its `dbName` and appends migrations with its own `scope`.
+ */
+export abstract class BaseSQLDB<Schema extends object> {
+  static readonly dbName: string = "";
+  static readonly migrations: readonly Migration[] = [];
+
+  readonly db: Kysely<Schema>;
+  constructor(db: AnyKysely) {
+    this.db = db as Kysely<Schema>;
+  }
+
+  /** Opens an instance on the process-wide engine for this DB's URL (statements autocommit). */
+  static fromEnv<T>(this: SQLDBClass<T>, env: Env = process.env): T {
+    return new this(getEngine(dbUrlFromEnv(this.dbName, env)));
+  }
+
+  /** Creates or upgrades this DB's tables at `url`. Safe to repeat. */
+  static migrate(this: SQLDBClass, url: string): Promise<MigrationResult> {
+    return applyMigrations(getEngine(url), this.dbName, this.migrations);
+  }
+
+  /** Runs `fn` in a transaction: the current one if this instance already wraps one. */
+  async transaction<R>(fn: (db: this) => Promise<R>): Promise<R> {
+    if (this.db.isTransaction) return fn(this);
+    const ctor = this.constructor as new (db: AnyKysely) => this;
+    return this.db.transaction().execute((trx) => fn(new ctor(trx)));
+  }
+}

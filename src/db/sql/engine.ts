@@ -1,0 +1,190 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import {
+  Kysely,
+  PostgresDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import pg from "pg";
+import { logger } from "../../logging.ts";
+import { DBConfigurationError, classifyDbError } from "../errors.ts";
+
+/** A Kysely instance whose table types are given by whoever uses it (each DB class narrows it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the engine is shared by DBs with different schemas
+export type AnyKysely = Kysely<any>;
+
+export type EngineKind = "postgres" | "pglite";
+
+/** Per-pool limits: enough for a worker's concurrency without exhausting the server's connection slots. */
+const PG_POOL = { max: 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 } as const;
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/** The URL without credentials, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+export function engineKind(url: string): EngineKind {
+  if (/^postgres(ql)?:\/\//i.test(url)) return "postgres";
+  if (/^pglite:\/\//i.test(url)) return "pglite";
+  throw new DBConfigurationError(`unsupported database URL '${redactUrl(url)}': expected postgresql://…, pglite://memory or pglite://<directory>`);
+}
+
+/**
+ * `pglite://memory` → undefined (in memory); `pglite:///abs` or `pglite://./rel` → a
+ * directory. A `#fragment` is ignored here but keeps engines apart (the cache is per
+ * URL), so `pglite://memory#a` and `pglite://memory#b` are two separate databases.
+ */
+export function pgliteDataDir(url: string): string | undefined {
+  const rest = url.replace(/^pglite:\/\//i, "").replace(/#.*$/, "");
+  if (rest === "" || rest === "memory" || rest === "memory/") return undefined;
+  return path.resolve(rest);
+}
+
+/**
+ * Wraps a dialect so every driver failure becomes DBUnavailableError or DBQueryError;
+ * callers then retry the first kind without knowing which engine runs underneath.
+ */
+class ClassifyingDialect implements Dialect {
+  constructor(
+    private readonly inner: Dialect,
+    private readonly where: string,
+  ) {}
+  createAdapter() {
+    return this.inner.createAdapter();
+  }
+  createQueryCompiler() {
+    return this.inner.createQueryCompiler();
+  }
+  createIntrospector(db: AnyKysely) {
+    return this.inner.createIntrospector(db);
+  }
+  createDriver(): Driver {
+    return new ClassifyingDriver(this.inner.createDriver(), this.where);
+  }
+}
+
+class ClassifyingConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly where: string,
+  ) {}
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    try {
+      return await this.inner.executeQuery<R>(query);
+    } catch (err) {
+      throw classifyDbError(err, this.where);
+    }
+  }
+  streamQuery<R>(query: CompiledQuery, chunkSize: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class ClassifyingDriver implements Driver {
+  constructor(
+    private readonly inner: Driver,
+    private readonly where: string,
+  ) {}
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw classifyDbError(err, this.where);
+    }
+  }
+  private unwrap(conn: DatabaseConnection): DatabaseConnection {
+    return conn instanceof ClassifyingConnection ? conn.inner : conn;
+  }
+  init() {
+    return this.guard(() => this.inner.init());
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new ClassifyingConnection(await this.guard(() => this.inner.acquireConnection()), this.where);
+  }
+  beginTransaction(conn: DatabaseConnection, settings: TransactionSettings) {
+    return this.guard(() => this.inner.beginTransaction(this.unwrap(conn), settings));
+  }
+  commitTransaction(conn: DatabaseConnection) {
+    return this.guard(() => this.inner.commitTransaction(this.unwrap(conn)));
+  }
+  rollbackTransaction(conn: DatabaseConnection) {
+    return this.guard(() => this.inner.rollbackTransaction(this.unwrap(conn)));
+  }
+  releaseConnection(conn: DatabaseConnection) {
+    return this.inner.releaseConnection(this.unwrap(conn));
+  }
+  destroy() {
+    return this.inner.destroy();
+  }
+}
+
+function postgresDialect(url: string, where: string): Dialect {
+  const pool = new pg.Pool({
+    connectionString: url,
+    ...PG_POOL,
+    // Same JS types on both engines: PGlite already returns numbers for int8/numeric-free
+    // columns, pg returns strings; our ids and counts fit in a double.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") => {
+        if (oid === INT8_OID || oid === NUMERIC_OID) return (v: string) => (v === null ? null : Number(v));
+        return pg.types.getTypeParser(oid, format ?? "text");
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on("error", (err) => logger.warn({ err: err.message, db: where }, "idle database connection lost"));
+  return new PostgresDialect({ pool });
+}
+
+function pgliteDialect(url: string): Dialect {
+  const dir = pgliteDataDir(url);
+  if (dir) fs.mkdirSync(dir, { recursive: true });
+  const db = new PGlite(dir, { parsers: { [NUMERIC_OID]: (v: string) => Number(v) } });
+  // The dialect serialises use of the single PGlite connection, so a transaction
+  // holds it until commit/rollback and other work queues behind it.
+  return new PGliteDialect(db);
+}
+
+const engines = new Map<string, AnyKysely>();
+
+/** The process-wide engine for a URL (created on first use, reused afterwards). */
+export function getEngine(url: string): AnyKysely {
+  let engine = engines.get(url);
+  if (!engine) {
+    const where = redactUrl(url);
+    const inner = engineKind(url) === "postgres" ? postgresDialect(url, where) : pgliteDialect(url);
+    engine = new Kysely({ dialect: new ClassifyingDialect(inner, where) });
+    engines.set(url, engine);
+  }
+  return engine;
+}
+
+/** Closes every engine this process opened (pools, embedded databases). */
+export async function closeAllEngines(): Promise<void> {
+  const all = [...engines.values()];
+  engines.clear();
+  await Promise.allSettled(all.map((e) => e.destroy()));
+}
+
+/** Closes the engine for one URL, if open. */
+export async function closeEngine(url: string): Promise<void> {
+  const e = engines.get(url);
+  engines.delete(url);
+  await e?.destroy();
+}

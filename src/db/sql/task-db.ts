@@ -1,0 +1,256 @@
+import { sql, type ColumnType, type Generated, type Kysely } from "kysely";
+import { InvalidQueryError } from "../errors.ts";
+import { BaseSQLDB } from "./base.ts";
+import { runScript, type Migration } from "./migrations.ts";
+
+/** Operator lifecycle of a dead letter: pending → resubmitted → resolved, or discarded. */
+export const DEAD_LETTER_STATUSES = ["pending", "resubmitted", "resolved", "discarded"] as const;
+export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** One failed attempt, as stored with the dead letter. */
+export interface AttemptError {
+  attempt: number;
+  type: string;
+  message: string;
+  stack?: string;
+  at: string;
+}
+
+type Json<T> = ColumnType<T, string, string>;
+
+export interface DeadLetterTasksTable {
+  id: Generated<number>;
+  task_id: string;
+  task_name: string;
+  args: Json<JsonValue>;
+  labels: Json<Record<string, JsonValue>>;
+  vo: string | null;
+  first_submitted_at: ColumnType<Date, Date, Date>;
+  attempts: number;
+  last_error_type: string | null;
+  last_error_message: string | null;
+  last_error_stack: string | null;
+  errors: Json<AttemptError[]>;
+  status: ColumnType<DeadLetterStatus, DeadLetterStatus | undefined, DeadLetterStatus>;
+  created_at: ColumnType<Date, Date | undefined, Date>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+  resubmitted_task_id: string | null;
+}
+
+export interface TaskDBSchema {
+  dlq_tasks: DeadLetterTasksTable;
+}
+
+export interface DeadLetter {
+  id: number;
+  taskId: string;
+  taskName: string;
+  args: JsonValue;
+  labels: Record<string, JsonValue>;
+  vo: string | null;
+  firstSubmittedAt: Date;
+  attempts: number;
+  lastErrorType: string | null;
+  lastErrorMessage: string | null;
+  lastErrorStack: string | null;
+  errors: AttemptError[];
+  status: DeadLetterStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  resubmittedTaskId: string | null;
+}
+
+export interface NewDeadLetter {
+  taskId: string;
+  taskName: string;
+  args: JsonValue;
+  labels?: Record<string, JsonValue>;
+  vo?: string | null;
+  firstSubmittedAt: Date;
+  attempts: number;
+  /** Every attempt's error, oldest first; the last one is the final failure. */
+  errors: readonly AttemptError[];
+}
+
+export interface DeadLetterFilter {
+  taskName?: string;
+  vo?: string;
+  status?: DeadLetterStatus | readonly DeadLetterStatus[];
+  /** Only entries created before this instant. */
+  olderThan?: Date;
+  /** Only entries created at or after this instant. */
+  newerThan?: Date;
+}
+
+const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "create dead-letter queue",
+    async up(db: Kysely<unknown>) {
+      await runScript(
+        db,
+        `
+        CREATE TABLE "dlq_tasks" (
+          "id" bigserial PRIMARY KEY,
+          "task_id" varchar(255) NOT NULL,
+          "task_name" varchar(255) NOT NULL,
+          "args" jsonb NOT NULL,
+          "labels" jsonb NOT NULL DEFAULT '{}',
+          "vo" varchar(64),
+          "first_submitted_at" timestamptz NOT NULL,
+          "attempts" integer NOT NULL,
+          "last_error_type" varchar(255),
+          "last_error_message" text,
+          "last_error_stack" text,
+          "errors" jsonb NOT NULL DEFAULT '[]',
+          "status" varchar(16) NOT NULL DEFAULT 'pending' CHECK ("status" IN ('pending', 'resubmitted', 'resolved', 'discarded')),
+          "created_at" timestamptz NOT NULL DEFAULT now(),
+          "updated_at" timestamptz NOT NULL DEFAULT now(),
+          "resubmitted_task_id" varchar(255)
+        );
+        CREATE INDEX "dlq_tasks_status" ON "dlq_tasks" ("status", "created_at");
+        CREATE INDEX "dlq_tasks_task_name" ON "dlq_tasks" ("task_name");
+        CREATE INDEX "dlq_tasks_task_id" ON "dlq_tasks" ("task_id");
+        CREATE INDEX "dlq_tasks_resubmitted_task_id" ON "dlq_tasks" ("resubmitted_task_id");
+      `,
+      );
+    },
+  },
+];
+
+type Row = { [K in keyof DeadLetterTasksTable]: DeadLetterTasksTable[K] extends ColumnType<infer S, unknown, unknown> ? S : DeadLetterTasksTable[K] };
+
+function toDeadLetter(r: Row): DeadLetter {
+  return {
+    id: Number(r.id),
+    taskId: r.task_id,
+    taskName: r.task_name,
+    args: r.args,
+    labels: r.labels,
+    vo: r.vo,
+    firstSubmittedAt: r.first_submitted_at,
+    attempts: r.attempts,
+    lastErrorType: r.last_error_type,
+    lastErrorMessage: r.last_error_message,
+    lastErrorStack: r.last_error_stack,
+    errors: r.errors,
+    status: r.status,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    resubmittedTaskId: r.resubmitted_task_id,
+  };
+}
+
+/** The dead-letter queue: tasks that exhausted their retries, with every error, for operators to resubmit or discard. */
+export class TaskDB extends BaseSQLDB<TaskDBSchema> {
+  static override readonly dbName: string = "TaskDB";
+  static override readonly migrations: readonly Migration[] = migrations;
+
+  async insertDeadLetter(entry: NewDeadLetter): Promise<number> {
+    const last = entry.errors.at(-1);
+    const r = await this.db
+      .insertInto("dlq_tasks")
+      .values({
+        task_id: entry.taskId,
+        task_name: entry.taskName,
+        args: JSON.stringify(entry.args),
+        labels: JSON.stringify(entry.labels ?? {}),
+        vo: entry.vo ?? null,
+        first_submitted_at: entry.firstSubmittedAt,
+        attempts: entry.attempts,
+        last_error_type: last?.type ?? null,
+        last_error_message: last?.message ?? null,
+        last_error_stack: last?.stack ?? null,
+        errors: JSON.stringify(entry.errors),
+        resubmitted_task_id: null,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  private filtered(filter: DeadLetterFilter) {
+    let q = this.db.selectFrom("dlq_tasks");
+    if (filter.taskName !== undefined) q = q.where("task_name", "=", filter.taskName);
+    if (filter.vo !== undefined) q = q.where("vo", "=", filter.vo);
+    if (filter.status !== undefined) {
+      const statuses: readonly DeadLetterStatus[] = typeof filter.status === "string" ? [filter.status] : filter.status;
+      for (const s of statuses) {
+        if (!DEAD_LETTER_STATUSES.includes(s)) throw new InvalidQueryError(`unknown dead-letter status '${s}' (known: ${DEAD_LETTER_STATUSES.join(", ")})`);
+      }
+      q = statuses.length ? q.where("status", "in", [...statuses]) : q.where(sql<boolean>`false`);
+    }
+    if (filter.olderThan) q = q.where("created_at", "<", filter.olderThan);
+    if (filter.newerThan) q = q.where("created_at", ">=", filter.newerThan);
+    return q;
+  }
+
+  /** Entries matching the filter, newest first. */
+  async list(filter: DeadLetterFilter = {}, page: { limit?: number; offset?: number } = {}): Promise<DeadLetter[]> {
+    const rows = await this.filtered(filter)
+      .selectAll()
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .limit(page.limit ?? 100)
+      .offset(page.offset ?? 0)
+      .execute();
+    return rows.map((r) => toDeadLetter(r as Row));
+  }
+
+  async count(filter: DeadLetterFilter = {}): Promise<number> {
+    const r = await this.filtered(filter).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async get(id: number): Promise<DeadLetter | undefined> {
+    const r = await this.db.selectFrom("dlq_tasks").selectAll().where("id", "=", id).executeTakeFirst();
+    return r && toDeadLetter(r as Row);
+  }
+
+  /**
+   * Marks a pending entry resubmitted as `newTaskId`. The conditional update is
+   * the claim: of two operators resubmitting at once exactly one gets `true`.
+   */
+  async markResubmitted(id: number, newTaskId: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("dlq_tasks")
+      .set({ status: "resubmitted", resubmitted_task_id: newTaskId, updated_at: new Date() })
+      .where("id", "=", id)
+      .where("status", "=", "pending")
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /**
+   * A task succeeded: its entries (as the original task or as the resubmission)
+   * that are still open become resolved. Returns how many.
+   */
+  async markResolved(taskId: string): Promise<number> {
+    const r = await this.db
+      .updateTable("dlq_tasks")
+      .set({ status: "resolved", updated_at: new Date() })
+      .where((eb) => eb.or([eb("resubmitted_task_id", "=", taskId), eb("task_id", "=", taskId)]))
+      .where("status", "in", ["pending", "resubmitted"])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** An operator gives up on an entry (kept for the record). */
+  async markDiscarded(id: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("dlq_tasks")
+      .set({ status: "discarded", updated_at: new Date() })
+      .where("id", "=", id)
+      .where("status", "in", ["pending", "resubmitted"])
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async delete(ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const r = await this.db.deleteFrom("dlq_tasks").where("id", "in", [...ids]).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the engine keeps in each BullMQ job. The job NAME is the task id
+ * (`<category>:<Class>`), the job ID the task's unique id. Per-attempt records
+ * live in `data.meta.history` (not `job.log`) so one HGET shows a task's whole
+ * story: first submission, parent, deferrals and each attempt's outcome,
+ * duration and error. The final result is the job's `returnvalue`.
+ */
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  outcome: "completed" | "failed" | "requeued";
+  error?: { type: string; message: string };
+}
+
+export interface TaskJobMeta {
+  /** ms since epoch of the first submission; kept across retries and deferrals. */
+  firstSubmittedAt: number;
+  parentTaskId?: string;
+  labels: Record<string, string>;
+  /** Times the task was put back because a lock was busy (not attempts). */
+  deferrals: number;
+  history: AttemptRecord[];
+}
+
+export interface TaskJobData {
+  args: Record<string, unknown>;
+  meta: TaskJobMeta;
+}
+
+/** Oldest records are dropped past this, so a task retried forever keeps a bounded job hash. */
+export const MAX_HISTORY = 50;
+
+export function appendHistory(meta: TaskJobMeta, rec: AttemptRecord): TaskJobMeta {
+  const history = [...meta.history, rec];
+  return { ...meta, history: history.slice(-MAX_HISTORY) };
+}
+
+export function errorRecord(err: unknown): { type: string; message: string } {
+  if (err instanceof Error) return { type: err.name || err.constructor.name, message: err.message };
+  return { type: typeof err, message: String(err) };
+}

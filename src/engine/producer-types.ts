@@ -1,0 +1,16 @@
+/** Options of one submission. */
+export interface SubmitOptions {
+  /** Run at (or after) this time. */
+  at?: Date;
+  /** Run after this many milliseconds. */
+  delay?: number;
+  /** Free-form labels kept with the task (e.g. vo). */
+  labels?: Record<string, string>;
+  /** Task id of the task that spawned this one (set automatically inside tasks). */
+  parentTaskId?: string;
+}
+
+/** The part of the producer that `task.schedule()` needs (kept apart to avoid an import cycle). */
+export interface TaskSubmitter {
+  submitInstance(task: object, opts?: SubmitOptions): Promise<string>;
+}

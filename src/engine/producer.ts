@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import { Queue, type JobsOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import type { z } from "zod";
+import { DiracxError } from "../errors.ts";
+import { connectBroker } from "./connection.ts";
+import type { TaskJobData } from "./job-data.ts";
+import { BULL_PREFIX } from "./keys.ts";
+import { bullmqPriority, queueNameFor, SIZES, type Size } from "./priorities.ts";
+import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
+import { BACKOFF_TYPE, MAX_ATTEMPTS } from "./retry-strategy.ts";
+import { classOf, type TaskClass } from "./task.ts";
+import type { TaskRegistry } from "./task-registry.ts";
+
+export class InvalidTaskArgsError extends DiracxError {}
+
+/** How long finished tasks stay inspectable in Redis. */
+export interface Retention {
+  completedSeconds: number;
+  failedSeconds: number;
+}
+
+export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
+  const num = (name: string, dflt: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return dflt;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < 0) throw new DiracxError(`${name} must be a non-negative number of seconds, got '${raw}'`);
+    return v;
+  };
+  return {
+    completedSeconds: num("DIRACX_TASKS_KEEP_COMPLETED_SECONDS", 24 * 3600),
+    failedSeconds: num("DIRACX_TASKS_KEEP_FAILED_SECONDS", 7 * 24 * 3600),
+  };
+}
+
+export interface ProducerOptions {
+  /** A Redis URL or a connection (ioredis with maxRetriesPerRequest: null). */
+  connection: string | Redis;
+  registry: TaskRegistry;
+  retention?: Retention;
+}
+
+export interface BulkItem {
+  task: string | TaskClass;
+  args: unknown;
+  opts?: SubmitOptions;
+}
+
+/** Validates args against the task's schema; the error lists every bad path. */
+export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<string, unknown> {
+  const result = (cls.args as z.ZodType).safeParse(args ?? {});
+  if (result.success) return result.data as Record<string, unknown>;
+  const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
+  throw new InvalidTaskArgsError(`invalid arguments for task '${id}': ${problems.join("; ")}`);
+}
+
+/**
+ * Puts tasks on the queues: one BullMQ queue per size, each task in the queue
+ * of its OWN size at its OWN priority, whoever submits it (upstream sent
+ * spawned children to normal:medium).
+ */
+export class Producer implements TaskSubmitter {
+  readonly registry: TaskRegistry;
+  private readonly connection: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly queues = new Map<Size, Queue>();
+  private readonly retention: Retention;
+
+  constructor(opts: ProducerOptions) {
+    this.registry = opts.registry;
+    this.ownsConnection = typeof opts.connection === "string";
+    this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, "diracx-tasks:producer") : opts.connection;
+    this.retention = opts.retention ?? retentionFromEnv();
+  }
+
+  queue(size: Size): Queue {
+    let q = this.queues.get(size);
+    if (!q) {
+      q = new Queue(queueNameFor(size), { connection: this.connection, prefix: BULL_PREFIX });
+      q.on("error", () => {}); // connection errors are retried by ioredis; commands wait for it
+      this.queues.set(size, q);
+    }
+    return q;
+  }
+
+  allQueues(): Queue[] {
+    return SIZES.map((s) => this.queue(s));
+  }
+
+  /** Validates and enqueues one task; returns its task id. */
+  async submit(task: string | TaskClass, args: unknown, opts: SubmitOptions = {}): Promise<string> {
+    const job = this.prepare({ task, args, opts });
+    await this.queue(job.size).add(job.name, job.data, job.opts);
+    return job.opts.jobId as string;
+  }
+
+  /** `task.schedule()` lands here. */
+  async submitInstance(task: object, opts: SubmitOptions = {}): Promise<string> {
+    return this.submit(classOf(task), (task as { args: unknown }).args, opts);
+  }
+
+  /** Validates every item first (nothing is enqueued if one is bad), then one addBulk per size. */
+  async submitBulk(items: BulkItem[]): Promise<string[]> {
+    const prepared = items.map((it) => this.prepare(it));
+    for (const size of SIZES) {
+      const batch = prepared.filter((p) => p.size === size);
+      if (batch.length) await this.queue(size).addBulk(batch.map((p) => ({ name: p.name, data: p.data, opts: p.opts })));
+    }
+    return prepared.map((p) => p.opts.jobId as string);
+  }
+
+  private prepare(item: BulkItem): { size: Size; name: string; data: TaskJobData; opts: JobsOptions } {
+    const { id, cls } = this.registry.resolve(item.task);
+    const args = validateArgs(id, cls, item.args);
+    const o = item.opts ?? {};
+    let delay = o.delay ?? 0;
+    if (o.at) delay = Math.max(delay, o.at.getTime() - Date.now());
+    if (!Number.isFinite(delay) || delay < 0) throw new DiracxError(`submit ${id}: delay must be a non-negative number of ms, got ${o.delay}`);
+    const labels = { ...(o.labels ?? {}) };
+    if (typeof args.vo === "string" && !labels.vo) labels.vo = args.vo;
+    const data: TaskJobData = {
+      args,
+      meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(o.parentTaskId ? { parentTaskId: o.parentTaskId } : {}) },
+    };
+    const priority = bullmqPriority(cls.priority);
+    const opts: JobsOptions = {
+      jobId: randomUUID(),
+      ...(priority !== undefined ? { priority } : {}),
+      ...(delay > 0 ? { delay: Math.round(delay) } : {}),
+      // Retries are decided by the task's policy through the worker's custom
+      // backoff strategy (it sees the real error); attempts is only a ceiling.
+      attempts: MAX_ATTEMPTS,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: { age: this.retention.completedSeconds },
+      removeOnFail: { age: this.retention.failedSeconds },
+    };
+    return { size: cls.size, name: id, data, opts };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+    if (this.ownsConnection) this.connection.disconnect();
+  }
+}

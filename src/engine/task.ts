@@ -1,0 +1,176 @@
+import { z } from "zod";
+import { DiracxError } from "../errors.ts";
+import { currentBinding, type TaskContext } from "./context.ts";
+import type { Lock } from "../locks/index.ts";
+import type { DependencySpec } from "./ports.ts";
+import { type Priority, type Size } from "./priorities.ts";
+import type { SubmitOptions } from "./producer-types.ts";
+import { NoRetry, type RetryPolicy } from "./retry.ts";
+import type { Schedule } from "./schedules.ts";
+import { defaultTaskLocks, periodicTaskLocks, periodicVoTaskLocks } from "./default-locks.ts";
+
+/** Any zod object schema describing a task's JSON payload. */
+export type ArgsSchema = z.ZodObject;
+
+/**
+ * A unit of work. The constructor argument is the JSON payload (validated
+ * against `static args` when submitted); `execute(ctx)` does the work. The
+ * statics declare how it is queued and run. Prefer `defineTask({...})` as the
+ * base class: it types `this.args` from the schema and `ctx.deps` from the
+ * declared dependencies.
+ */
+export abstract class Task<A extends object = Record<string, unknown>, D extends DependencySpec = DependencySpec> {
+  static args: ArgsSchema = z.object({});
+  static priority: Priority = "normal";
+  static size: Size = "medium";
+  static retryPolicy: RetryPolicy = new NoRetry();
+  /** On final failure, persist to the SQL dead-letter queue. */
+  static dlqEligible = false;
+  /** Attempt timeout; undefined = the default of the task's size. */
+  static timeoutMs: number | undefined = undefined;
+  static dependencies: DependencySpec = {};
+
+  readonly args: A;
+
+  constructor(args: A) {
+    this.args = args;
+  }
+
+  /** Locks taken all-or-nothing before execute, released after commit/rollback. */
+  locks(): Lock[] {
+    return defaultTaskLocks(this.constructor.name);
+  }
+
+  abstract execute(ctx: TaskContext<D>): Promise<unknown>;
+
+  /** Submits this task through the producer bound here (worker, CLI, or setDefaultProducer). */
+  async schedule(opts: SubmitOptions = {}): Promise<string> {
+    const { submitter, parentTaskId } = currentBinding();
+    return submitter.submitInstance(this, { ...(parentTaskId ? { parentTaskId } : {}), ...opts });
+  }
+}
+
+/** A task with a default schedule, fired by the scheduler. Default lock: a mutex on the task. */
+export abstract class PeriodicTask<A extends object = Record<string, unknown>, D extends DependencySpec = DependencySpec> extends Task<A, D> {
+  static defaultSchedule: Schedule | undefined = undefined;
+  static enabled = true;
+
+  override locks(): Lock[] {
+    return periodicTaskLocks(this.constructor.name);
+  }
+}
+
+/** A periodic task fired once per VO with args `{vo}`; mutex per (task, VO). */
+export abstract class PeriodicVoAwareTask<A extends { vo: string } = { vo: string }, D extends DependencySpec = DependencySpec> extends PeriodicTask<A, D> {
+  static override args: ArgsSchema = z.object({ vo: z.string().min(1) });
+
+  override locks(): Lock[] {
+    return periodicVoTaskLocks(this.constructor.name, this.args.vo);
+  }
+}
+
+/** The static side of a concrete task class, as the registry, producer and worker see it. */
+export interface TaskClass {
+  new (args: never): Task<object, DependencySpec>;
+  readonly name: string;
+  args: ArgsSchema;
+  priority: Priority;
+  size: Size;
+  retryPolicy: RetryPolicy;
+  dlqEligible: boolean;
+  timeoutMs: number | undefined;
+  dependencies: DependencySpec;
+}
+
+export interface PeriodicTaskClass extends TaskClass {
+  defaultSchedule: Schedule | undefined;
+  enabled: boolean;
+}
+
+/** `ctx` type of a task class: `async execute(ctx: ContextOf<typeof MyTask>)`. */
+export type ContextOf<C extends { dependencies: DependencySpec }> = TaskContext<C["dependencies"]>;
+
+export interface TaskDefinition<S extends ArgsSchema, D extends DependencySpec> {
+  args?: S;
+  dependencies?: D;
+  priority?: Priority;
+  size?: Size;
+  retryPolicy?: RetryPolicy;
+  dlqEligible?: boolean;
+  timeoutMs?: number;
+}
+
+export interface PeriodicTaskDefinition<S extends ArgsSchema, D extends DependencySpec> extends TaskDefinition<S, D> {
+  schedule?: Schedule;
+  enabled?: boolean;
+}
+
+function applyDefinition(cls: { [k: string]: unknown }, def: PeriodicTaskDefinition<ArgsSchema, DependencySpec>): void {
+  const statics: Record<string, unknown> = {
+    args: def.args,
+    dependencies: def.dependencies,
+    priority: def.priority,
+    size: def.size,
+    retryPolicy: def.retryPolicy,
+    dlqEligible: def.dlqEligible,
+    timeoutMs: def.timeoutMs,
+    defaultSchedule: def.schedule,
+    enabled: def.enabled,
+  };
+  for (const [k, v] of Object.entries(statics)) if (v !== undefined) cls[k] = v;
+}
+
+/**
+ * Base class for a task:
+ *
+ *   export class Cleanup extends defineTask({ args: z.object({ vo: z.string() }), dependencies: { jobDB: JobDB }, size: "large" }) {
+ *     async execute(ctx: ContextOf<typeof Cleanup>) { await ctx.deps.jobDB.…(this.args.vo) }
+ *   }
+ */
+export function defineTask<S extends ArgsSchema = z.ZodObject<{}>, D extends DependencySpec = {}>(def: TaskDefinition<S, D> = {}) {
+  abstract class DefinedTask extends Task<z.output<S>, D> {
+    static declare args: S;
+    static declare dependencies: D;
+  }
+  applyDefinition(DefinedTask as unknown as { [k: string]: unknown }, def);
+  return DefinedTask;
+}
+
+/** Base class for a periodic task (`schedule` = its default schedule). */
+export function definePeriodicTask<S extends ArgsSchema = z.ZodObject<{}>, D extends DependencySpec = {}>(def: PeriodicTaskDefinition<S, D> = {}) {
+  abstract class DefinedPeriodicTask extends PeriodicTask<z.output<S>, D> {
+    static declare args: S;
+    static declare dependencies: D;
+  }
+  applyDefinition(DefinedPeriodicTask as unknown as { [k: string]: unknown }, def);
+  return DefinedPeriodicTask;
+}
+
+/** Base class for a per-VO periodic task; its args always include `vo`. */
+export function definePeriodicVoAwareTask<D extends DependencySpec = {}>(def: Omit<PeriodicTaskDefinition<ArgsSchema, D>, "args"> = {}) {
+  abstract class DefinedVoTask extends PeriodicVoAwareTask<{ vo: string }, D> {
+    static declare dependencies: D;
+  }
+  applyDefinition(DefinedVoTask as unknown as { [k: string]: unknown }, def);
+  return DefinedVoTask;
+}
+
+export class InvalidTaskClassError extends DiracxError {}
+
+/** True when `value` is a concrete class deriving from Task. */
+export function isTaskClass(value: unknown): value is TaskClass {
+  return typeof value === "function" && value.prototype instanceof Task;
+}
+
+export function isPeriodicTaskClass(value: unknown): value is PeriodicTaskClass {
+  return typeof value === "function" && value.prototype instanceof PeriodicTask;
+}
+
+export function isVoAwareTaskClass(value: unknown): value is PeriodicTaskClass {
+  return typeof value === "function" && value.prototype instanceof PeriodicVoAwareTask;
+}
+
+/** The class of a task instance, typed by its statics. */
+export function classOf(task: object): TaskClass {
+  return task.constructor as TaskClass;
+}

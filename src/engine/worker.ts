@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { logger as rootLogger } from "../logging.ts";
+import { connectBroker } from "./connection.ts";
+import { runAttempt } from "./execution.ts";
+import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
+import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
+import { metrics } from "./metrics.ts";
+import type { LockManager } from "../locks/index.ts";
+import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
+import { queueNameFor, type Size } from "./priorities.ts";
+import type { TaskSubmitter } from "./producer-types.ts";
+import { makeBackoffStrategy } from "./retry-strategy.ts";
+import { retryDelayFor } from "./retry.ts";
+import type { TaskRegistry } from "./task-registry.ts";
+
+export interface WorkerTimings {
+  /** TTL of task locks; extended every third of it while the task runs. */
+  lockTtlMs: number;
+  /** BullMQ job lock: renewed at half of it; a worker silent for longer is presumed dead. */
+  jobLockMs: number;
+  /** How often a worker looks for jobs whose worker died. */
+  stalledIntervalMs: number;
+  /** First lock-contention deferral; doubles per deferral up to maxDeferralMs, jittered. */
+  baseDeferralMs: number;
+  maxDeferralMs: number;
+}
+
+export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimings {
+  const n = (name: string, dflt: number): number => {
+    const v = Number(env[name]);
+    return env[name] && Number.isFinite(v) && v > 0 ? v : dflt;
+  };
+  const jobLockMs = n("DIRACX_TASKS_JOB_LOCK_MS", 30_000);
+  return {
+    lockTtlMs: n("DIRACX_TASKS_LOCK_TTL_MS", 30_000),
+    jobLockMs,
+    stalledIntervalMs: n("DIRACX_TASKS_STALLED_INTERVAL_MS", jobLockMs),
+    baseDeferralMs: n("DIRACX_TASKS_DEFERRAL_BASE_MS", 500),
+    maxDeferralMs: n("DIRACX_TASKS_DEFERRAL_MAX_MS", 60_000),
+  };
+}
+
+/** Growing, jittered delay (50–100 % of base·2^n) so contending tasks spread out. */
+export function deferralDelayMs(deferrals: number, t: Pick<WorkerTimings, "baseDeferralMs" | "maxDeferralMs">): number {
+  const full = Math.min(t.maxDeferralMs, t.baseDeferralMs * 2 ** Math.min(deferrals, 20));
+  return Math.round(full / 2 + Math.random() * (full / 2));
+}
+
+export interface TaskWorkerOptions {
+  size: Size;
+  concurrency: number;
+  connection: string | Redis;
+  registry: TaskRegistry;
+  /** Producer children are submitted through (bound in every attempt). */
+  submitter: TaskSubmitter;
+  openUnitOfWork: OpenUnitOfWork;
+  lockManager?: LockManager;
+  limitsFor?: LimitsResolver;
+  timings?: Partial<WorkerTimings>;
+  logger?: Logger;
+}
+
+/**
+ * Runs the tasks of one size. BullMQ gives strict priority, retries (delayed
+ * jobs: no scheduler needed), stalled-job recovery and job-lock renewal — a
+ * running task is never handed to another worker while this one is alive,
+ * and a worker fetches at most `concurrency` jobs (no unbounded prefetch).
+ */
+export class TaskWorker {
+  readonly id = randomUUID();
+  readonly worker: Worker<TaskJobData>;
+  private readonly opts: TaskWorkerOptions;
+  private readonly timings: WorkerTimings;
+  private readonly log: Logger;
+  private readonly shutdown = new AbortController();
+  private readonly connection: Redis;
+  private readonly ownsConnection: boolean;
+  private readyFlag = false;
+  private readyListeners: ((ready: boolean) => void)[] = [];
+
+  constructor(opts: TaskWorkerOptions) {
+    this.opts = opts;
+    this.timings = { ...timingsFromEnv(), ...opts.timings };
+    this.log = (opts.logger ?? rootLogger).child({ worker: this.id, size: opts.size });
+    this.ownsConnection = typeof opts.connection === "string";
+    this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, `diracx-tasks:worker:${opts.size}`) : opts.connection;
+    this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
+      connection: this.connection,
+      prefix: BULL_PREFIX,
+      concurrency: opts.concurrency,
+      lockDuration: this.timings.jobLockMs,
+      stalledInterval: this.timings.stalledIntervalMs,
+      maxStalledCount: 2,
+      autorun: false,
+      settings: { backoffStrategy: makeBackoffStrategy(opts.registry) },
+    });
+    this.worker.on("error", (err) => {
+      this.setReady(false);
+      this.log.warn({ err: err.message }, "broker error; reconnecting");
+    });
+    this.worker.on("ready", () => this.setReady(true));
+    this.connection.on("ready", () => this.setReady(true));
+    this.connection.on("close", () => this.setReady(false));
+  }
+
+  /** Starts taking work; resolves once the worker is connected. */
+  async start(): Promise<void> {
+    void this.worker.run().catch((err: unknown) => this.log.error({ err }, "worker loop stopped"));
+    await this.worker.waitUntilReady();
+    this.setReady(true);
+    this.log.info({ concurrency: this.opts.concurrency }, "worker started");
+  }
+
+  /** Connected to the broker and taking work (for /readyz). */
+  get ready(): boolean {
+    return this.readyFlag;
+  }
+
+  onReadyChange(cb: (ready: boolean) => void): void {
+    this.readyListeners.push(cb);
+  }
+
+  private setReady(v: boolean): void {
+    if (this.shutdown.signal.aborted) v = false;
+    if (v === this.readyFlag) return;
+    this.readyFlag = v;
+    for (const cb of this.readyListeners) cb(v);
+  }
+
+  /**
+   * Graceful stop: take no new work, let running tasks finish for up to
+   * `deadlineMs`, then abort the rest and put them back in their queue
+   * without counting an attempt.
+   */
+  async close(deadlineMs = 30_000): Promise<void> {
+    this.setReady(false);
+    const closing = this.worker.close();
+    const timer = setTimeout(() => {
+      this.log.warn({ deadlineMs }, "shutdown deadline reached; requeueing running tasks");
+      this.shutdown.abort();
+    }, deadlineMs);
+    this.setReady(false);
+    try {
+      await closing;
+    } finally {
+      clearTimeout(timer);
+      this.shutdown.abort();
+      if (this.ownsConnection) this.connection.disconnect();
+    }
+  }
+
+  private async process(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
+    const { registry } = this.opts;
+    if (!registry.has(job.name)) {
+      // Nothing can run it here; fail it visibly rather than drop it.
+      throw new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
+    }
+    const cls = registry.get(job.name);
+    const attempt = job.attemptsMade + 1;
+    const data = job.data;
+    const labels = { task: job.name, size: cls.size, priority: cls.priority };
+    const log = this.log.child({
+      taskId: job.id,
+      task: job.name,
+      attempt,
+      priority: cls.priority,
+      ...(data.meta.labels.vo ? { vo: data.meta.labels.vo } : {}),
+    });
+    const startedAt = Date.now();
+    const outcome = await runAttempt({
+      id: job.name,
+      cls,
+      args: data.args,
+      taskId: job.id as string,
+      attempt,
+      logger: log,
+      submitter: this.opts.submitter,
+      openUnitOfWork: this.opts.openUnitOfWork,
+      lockManager: this.opts.lockManager,
+      lockOwner: lockOwnerId(job.id as string, token ?? this.id),
+      lockTtlMs: this.timings.lockTtlMs,
+      skipLimiters: false,
+      ...(this.opts.limitsFor ? { limitsFor: this.opts.limitsFor } : {}),
+      shutdownSignal: this.shutdown.signal,
+    });
+    const seconds = outcome.durationMs / 1000;
+    switch (outcome.kind) {
+      case "completed": {
+        await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "completed" }) });
+        metrics.completed.inc(labels);
+        metrics.duration.observe({ ...labels, outcome: "completed" }, seconds);
+        log.info({ durationMs: Math.round(outcome.durationMs) }, "task completed");
+        return outcome.value ?? null;
+      }
+      case "deferred": {
+        // Contention is not failure: put the job back with a growing delay;
+        // BullMQ's moveToDelayed skips the attempt counter.
+        const deferrals = data.meta.deferrals + 1;
+        const delay = deferralDelayMs(deferrals - 1, this.timings);
+        await job.updateData({ ...data, meta: { ...data.meta, deferrals } });
+        await job.moveToDelayed(Date.now() + delay, token);
+        metrics.deferred.inc(labels);
+        log.debug({ blockedBy: outcome.blockedBy, delay, deferrals }, "lock busy; task deferred");
+        throw new DelayedError();
+      }
+      case "requeue": {
+        await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "requeued" }) });
+        await job.moveToWait(token);
+        metrics.requeued.inc(labels);
+        log.warn("task aborted by shutdown; put back in its queue");
+        throw new WaitingError();
+      }
+      case "failed": {
+        const error = outcome.error;
+        await job.updateData({
+          ...data,
+          meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "failed", error: errorRecord(error) }),
+        });
+        const willRetry = retryDelayFor(cls.retryPolicy, attempt, error) !== null;
+        (willRetry ? metrics.retried : metrics.failed).inc(labels);
+        metrics.duration.observe({ ...labels, outcome: "failed" }, seconds);
+        log.warn({ error: errorRecord(error), willRetry }, "task attempt failed");
+        // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
+        throw error instanceof Error ? error : new Error(String(error));
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+
+/** Polls `check` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+export interface RunRecord {
+  taskId: string;
+  attempt: number;
+  pid: number;
+  at: number;
+  [k: string]: unknown;
+}
+
+/** Executions recorded by the fixture tasks under `runs:<key>`. */
+export async function runs(redis: Redis, key: string): Promise<RunRecord[]> {
+  return (await redis.lrange(`runs:${key}`, 0, -1)).map((s) => JSON.parse(s) as RunRecord);
+}

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import { RedisServer } from "../support/redis.ts";
+import { runs, waitFor } from "./support.ts";
+import type { AttemptRecord } from "../../src/index.ts";
+
+const server = await RedisServer.start();
+process.env.DIRACX_TASKS_REDIS_URL = server.url;
+const { Producer, TaskRegistry, TaskWorker, InvalidTaskArgsError, UnknownTaskError } = await import("../../src/index.ts");
+const { openNoDependencies } = await import("../../src/engine/execution.ts");
+const fixture = await import("../fixtures/engine-app/tasks.ts");
+
+const registry = TaskRegistry.fromClasses({
+  "test:Recorder": fixture.Recorder,
+  "test:Realtime": fixture.Realtime,
+  "test:Normal": fixture.Normal,
+  "test:Background": fixture.Background,
+  "test:AlwaysFails": fixture.AlwaysFails,
+  "test:Picky": fixture.Picky,
+  "test:Stops": fixture.Stops,
+  "test:Hangs": fixture.Hangs,
+  "test:Spawner": fixture.Spawner,
+  "test:BigChild": fixture.BigChild,
+});
+
+describe("engine: submit → worker → execute (in-process worker)", () => {
+  const redis = new Redis(server.url);
+  const producer = new Producer({ connection: server.url, registry });
+  const workers: InstanceType<typeof TaskWorker>[] = [];
+  const startWorker = async (concurrency = 2): Promise<InstanceType<typeof TaskWorker>> => {
+    const w = new TaskWorker({ size: "small", concurrency, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies });
+    workers.push(w);
+    await w.start();
+    return w;
+  };
+
+  before(async () => {
+    await redis.flushall();
+  });
+  after(async () => {
+    for (const w of workers) await w.close(1_000);
+    await producer.close();
+    redis.disconnect();
+    fixture.closeRecorder();
+    await server.stop();
+  });
+
+  it("validates args at submission, listing each bad path", async () => {
+    await assert.rejects(producer.submit("test:Recorder", { key: 3, sleepMs: -1 }), (err: Error) => {
+      assert.ok(err instanceof InvalidTaskArgsError);
+      assert.match(err.message, /invalid arguments for task 'test:Recorder'/);
+      assert.match(err.message, /key: /);
+      assert.match(err.message, /sleepMs: /);
+      return true;
+    });
+  });
+
+  it("refuses an unknown task, naming close ones", async () => {
+    await assert.rejects(producer.submit("test:Recordr", { key: "x" }), (err: Error) => {
+      assert.ok(err instanceof UnknownTaskError);
+      assert.match(err.message, /unknown task 'test:Recordr'; did you mean 'test:Recorder'/);
+      return true;
+    });
+  });
+
+  it("runs realtime before normal before background within a size (strict priority)", async () => {
+    // Queue everything first, interleaved, then let one worker slot drain it.
+    const items = [];
+    for (let n = 0; n < 15; n++) {
+      for (const t of ["test:Background", "test:Normal", "test:Realtime"]) items.push({ task: t, args: { key: "prio", n } });
+    }
+    await producer.submitBulk(items);
+    const w = await startWorker(1);
+    const recs = await waitFor("45 prioritized runs", async () => {
+      const r = await runs(redis, "prio");
+      return r.length === 45 ? r : undefined;
+    });
+    await w.close(1_000);
+    const order = recs.map((r) => r.p);
+    assert.deepEqual(order, [...Array(15).fill("realtime"), ...Array(15).fill("normal"), ...Array(15).fill("background")]);
+    // FIFO inside each priority.
+    assert.deepEqual(recs.slice(0, 15).map((r) => r.n), [...Array(15).keys()]);
+  });
+
+  it("runs a task and keeps its result and history", async () => {
+    await startWorker(2);
+    const id = await producer.submit("test:Recorder", { key: "basic", value: { answer: 42 } });
+    const job = await waitFor("job completed", async () => {
+      const j = await producer.queue("small").getJob(id);
+      return j && (await j.isCompleted()) ? j : undefined;
+    });
+    assert.deepEqual(job.returnvalue, { answer: 42 });
+    assert.equal(job.data.meta.history.length, 1);
+    assert.equal(job.data.meta.history[0]?.outcome, "completed");
+    assert.ok(job.data.meta.firstSubmittedAt <= Date.now());
+    assert.equal((await runs(redis, "basic")).length, 2);
+  });
+
+  it("maxRetries 2 means exactly 3 executions, each error recorded", async () => {
+    const id = await producer.submit("test:AlwaysFails", { key: "fails" });
+    const job = await waitFor("job failed", async () => {
+      const j = await producer.queue("small").getJob(id);
+      return j && (await j.isFailed()) ? j : undefined;
+    });
+    const r = await runs(redis, "fails");
+    assert.deepEqual(r.map((x) => x.attempt), [1, 2, 3]);
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["BoomError", "BoomError", "BoomError"]);
+    assert.equal(job.attemptsMade, 3);
+  });
+
+  it("hands the policy the real error object", async () => {
+    const id = await producer.submit("test:Picky", { key: "picky", transientFailures: 2 });
+    const job = await waitFor("job failed", async () => {
+      const j = await producer.queue("small").getJob(id);
+      return j && (await j.isFailed()) ? j : undefined;
+    });
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TransientError", "TransientError", "BoomError"]);
+  });
+
+  it("StopRetrying ends the task whatever the policy", async () => {
+    const id = await producer.submit("test:Stops", { key: "stops" });
+    await waitFor("job failed", async () => (await producer.queue("small").getJob(id))?.isFailed());
+    assert.equal((await runs(redis, "stops")).length, 1);
+  });
+
+  it("a timed-out attempt fails and is retried", async () => {
+    const id = await producer.submit("test:Hangs", { key: "hangs" });
+    const job = await waitFor("job failed", async () => {
+      const j = await producer.queue("small").getJob(id);
+      return j && (await j.isFailed()) ? j : undefined;
+    });
+    assert.equal((await runs(redis, "hangs")).length, 2);
+    assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TaskTimeoutError", "TaskTimeoutError"]);
+  });
+
+  it("children land in their own size queue at their own priority, with their parent", async () => {
+    const id = await producer.submit("test:Spawner", { key: "spawn", children: 2 });
+    const job = await waitFor("spawner completed", async () => {
+      const j = await producer.queue("small").getJob(id);
+      return j && (await j.isCompleted()) ? j : undefined;
+    });
+    const childIds = (job.returnvalue as { children: string[] }).children;
+    assert.equal(childIds.length, 2);
+    for (const cid of childIds) {
+      const child = await producer.queue("large").getJob(cid);
+      assert.ok(child, "child is in the large queue");
+      assert.equal(child.name, "test:BigChild");
+      assert.equal(child.opts.priority ?? 0, 0, "realtime = no BullMQ priority");
+      assert.equal(child.data.meta.parentTaskId, id);
+    }
+  });
+});
