@@ -151,7 +151,6 @@ export {
   type DeleteWithRetriesOptions,
   type SandboxPfn,
 } from "./sandbox/index.ts";
-export * from "./locks/index.ts";
 export {};
 
 // Databases (db-sql stream)
@@ -220,3 +219,52 @@ export {
   type DbRegistry,
   type ConfigProvider,
 } from "./db/unit-of-work.ts";
+
+// Job parameters (OpenSearch + SQL-backed embedded default) and job logic (db-logic stream)
+export { BaseOSDB, OSDBConfigError, OSDBUnavailableError, osEnvVar, osClientOptionsFromEnv, type OSDBClass, type OSDocument, type OSClientOptions } from "./db/os/base.ts";
+export {
+  planQuery,
+  type FieldType,
+  type FieldMapping,
+  type SearchSpec as DocumentSearchSpec,
+  type SortSpec as DocumentSortSpec,
+  type Paging,
+  type DocumentValue,
+  type SearchResult as DocumentSearchResult,
+} from "./db/os/query.ts";
+export {
+  JOB_PARAMETERS_FIELDS,
+  JOB_PARAMETERS_INDEX_PREFIX,
+  jobParametersIndexName,
+  type JobParameters,
+  type JobParametersStore,
+  type JobParametersUpsert,
+} from "./db/os/job-parameters.ts";
+export { JobParametersDB, OS_DB_GROUP } from "./db/os/job-parameters-db.ts";
+export { SqlJobParametersDB } from "./db/os/sql-job-parameters-db.ts";
+export {
+  JobStatus,
+  JobMinorStatus,
+  ALL_JOB_STATUSES,
+  FINAL_STATES,
+  KILL_STATES,
+  IDEM,
+  HEARTBEAT_SOURCE,
+  KILL_COMMAND,
+  isJobStatus,
+} from "./logic/jobs/status.ts";
+export { JOB_TRANSITIONS, nextState, UnknownJobStatusError } from "./logic/jobs/state-machine.ts";
+export {
+  setJobStatuses,
+  InvalidStatusUpdateError,
+  type JobStatusUpdate,
+  type TimedJobStatusUpdate,
+  type StatusChanges,
+  type JobStatusOutcome,
+  type SetJobStatusesResult,
+  type SetJobStatusesOptions,
+  type JobStatusDeps,
+} from "./logic/jobs/set-job-statuses.ts";
+export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
+export { calculatePriorities, TQ_MIN_SHARE, DEFAULT_JOB_SHARE, type TaskQueueShape } from "./logic/task-queues/priority.ts";
+export { removeJobsFromTaskQueue, recalculateTqSharesForEntity, type SharesConfig } from "./logic/task-queues/shares.ts";

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { dbCommand } from "./commands/db.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(entrypointsCommand());
   program.addCommand(locksCommand());
+  program.addCommand(dbCommand());
   return program;
 }
 
