@@ -268,3 +268,4 @@ export {
 export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
 export { calculatePriorities, TQ_MIN_SHARE, DEFAULT_JOB_SHARE, type TaskQueueShape } from "./logic/task-queues/priority.ts";
 export { removeJobsFromTaskQueue, recalculateTqSharesForEntity, type SharesConfig } from "./logic/task-queues/shares.ts";
+export { initDatabases, type DbInitResult } from "./db/init.ts";
