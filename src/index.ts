@@ -269,3 +269,35 @@ export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jo
 export { calculatePriorities, TQ_MIN_SHARE, DEFAULT_JOB_SHARE, type TaskQueueShape } from "./logic/task-queues/priority.ts";
 export { removeJobsFromTaskQueue, recalculateTqSharesForEntity, type SharesConfig } from "./logic/task-queues/shares.ts";
 export { initDatabases, type DbInitResult } from "./db/init.ts";
+
+// Periodic tasks, schedules and the broker lifecycle — scheduler stream.
+export {
+  diracxRepeatStrategy,
+  schedulerQueueSettings,
+  nextOccurrence,
+  formatSchedule,
+  ScheduleError,
+  computeDesiredSchedules,
+  desiredFromConfig,
+  periodicTasks,
+  scheduleId,
+  reconcileSchedules,
+  Scheduler,
+  ScheduleAdmin,
+  UnknownScheduleError,
+  recordScheduleOutcome,
+  attachScheduleOutcomeRecorder,
+  BROKER_STARTUP_GROUP,
+  BrokerLifecycle,
+  loadBrokerStartupHooks,
+  type DesiredSchedule,
+  type PeriodicTaskInfo,
+  type ScheduleProblem,
+  type ReconcileReport,
+  type SchedulerOptions,
+  type ScheduleStatus,
+  type ScheduleOutcome,
+  type BrokerStartupContext,
+  type BrokerStartupHook,
+  type NamedHook,
+} from "./scheduler/index.ts";

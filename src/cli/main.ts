@@ -2,6 +2,8 @@ import { Command, CommanderError } from "commander";
 import { dbCommand } from "./commands/db.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
+import { schedulerCommand } from "./commands/scheduler.ts";
+import { schedulesCommand } from "./commands/schedules.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
   program.addCommand(entrypointsCommand());
   program.addCommand(locksCommand());
   program.addCommand(dbCommand());
+  program.addCommand(schedulerCommand());
+  program.addCommand(schedulesCommand());
   return program;
 }
 
