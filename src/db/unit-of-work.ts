@@ -1,4 +1,5 @@
 import type { ControlledTransaction } from "kysely";
+import { isConfigToken, type ConfigToken } from "../config/token.ts";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
 import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
@@ -42,12 +43,14 @@ export interface SettingsToken<T = unknown> {
   fromEnv(env?: Env): T;
 }
 
-export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken;
+export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken | ConfigToken;
 export type DependencySpec = Record<string, DependencyToken>;
 
 /** The instance type each token resolves to. */
 export type ResolvedDeps<S extends DependencySpec> = {
-  [K in keyof S]: S[K] extends SQLDBClass<infer T>
+  [K in keyof S]: S[K] extends ConfigToken<infer C>
+    ? C
+    : S[K] extends SQLDBClass<infer T>
     ? T
     : S[K] extends CustomToken<infer T>
       ? T
@@ -76,9 +79,11 @@ function isSqlDbToken(t: DependencyToken): t is SQLDBClass<unknown> {
   return typeof t === "function" && typeof (t as SQLDBClass).dbName === "string" && Array.isArray((t as SQLDBClass).migrations) && (t as SQLDBClass).dbName !== "";
 }
 function isCustomToken(t: DependencyToken): t is CustomToken {
+  if (isConfigToken(t)) return false;
   return typeof (t as CustomToken).resolveDependency === "function";
 }
 function isSettingsToken(t: DependencyToken): t is SettingsToken {
+  if (isConfigToken(t)) return false;
   return typeof (t as SettingsToken).fromEnv === "function";
 }
 
@@ -151,7 +156,11 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
   const deps: Record<string, unknown> = {};
   try {
     for (const [key, token] of Object.entries(spec)) {
-      if (isCustomToken(token)) {
+      if (isConfigToken(token)) {
+        // One snapshot per unit of work: an attempt never sees two configurations.
+        if (!opts.config) throw new MissingDependencyError(`dependency '${key}' needs the DiracX configuration but no configuration source was given (DIRACX_CONFIG_BACKEND_URL)`);
+        deps[key] = opts.config.current();
+      } else if (isCustomToken(token)) {
         deps[key] = await token.resolveDependency(ctx);
       } else if (isSqlDbToken(token)) {
         const cls = await resolveSqlDbClass(token, opts.registry);

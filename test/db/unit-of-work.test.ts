@@ -7,6 +7,7 @@ import { JobDB, compressJdl } from "../../src/db/sql/job-db.ts";
 import { TaskDB } from "../../src/db/sql/task-db.ts";
 import { missingDependencies, openUnitOfWork, withUnitOfWork, type DependencyContext } from "../../src/db/unit-of-work.ts";
 import { loadRegistry, type Registry } from "../../src/registry/index.ts";
+import { Config } from "../../src/config/token.ts";
 import { GubbinsJobDB } from "../../extensions/gubbins/src/db/job-db.ts";
 import { freePort } from "../support/ports.ts";
 import { backends } from "./backends.ts";
@@ -135,7 +136,6 @@ describe("unit of work: dependencies", () => {
         return new Settings(Number(env.X_SIZE ?? 1));
       }
     }
-    const Config = { resolveDependency: (ctx: DependencyContext) => ctx.config?.current() as { vo: string } };
     const finished: string[] = [];
     const Tracker = {
       resolveDependency(ctx: DependencyContext) {
@@ -145,9 +145,10 @@ describe("unit of work: dependencies", () => {
       missingDependencies: (env: Record<string, string | undefined>) => (env.TRACKER_URL ? [] : ["TRACKER_URL (for Tracker)"]),
     };
     assert.deepEqual(missingDependencies({ t: Tracker }, coreRegistry, {}), ["TRACKER_URL (for Tracker)"]);
-    const uow = await openUnitOfWork({ s: Settings, c: Config, t: Tracker }, { registry: coreRegistry, config: { current: () => ({ vo: "lhcb" }) }, env: { X_SIZE: "7", TRACKER_URL: "x" } });
+    const uow = await openUnitOfWork({ s: Settings, c: Config, t: Tracker }, { registry: coreRegistry, config: { current: () => ({ Registry: { lhcb: {} } }) }, env: { X_SIZE: "7", TRACKER_URL: "x" } });
     assert.equal(uow.deps.s.size, 7);
-    assert.deepEqual(uow.deps.c, { vo: "lhcb" });
+    assert.deepEqual(uow.deps.c, { Registry: { lhcb: {} } });
+    await assert.rejects(openUnitOfWork({ c: Config }, { registry: coreRegistry, env: {} }), /needs the DiracX configuration/);
     assert.equal(uow.deps.t, "tracked");
     await uow.commit();
     assert.deepEqual(finished, ["commit"]);
