@@ -26,6 +26,8 @@ export interface DependencyContext {
   env: Env;
   /** Called after commit / rollback, for tokens holding resources (e.g. OS DB sessions). */
   onFinish(cb: (outcome: "commit" | "rollback") => Promise<void> | void): void;
+  /** The unit's transaction on a URL (opened if needed), for tokens backed by SQL (the embedded JobParametersDB). */
+  sqlTransaction(url: string): Promise<ControlledTransaction<unknown>>;
 }
 
 /**
@@ -152,7 +154,15 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
     }
   };
 
-  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb) };
+  const sqlTransaction = async (url: string): Promise<ControlledTransaction<unknown>> => {
+    let trx = transactions.get(url);
+    if (!trx) {
+      trx = await getEngine(url).startTransaction().execute();
+      transactions.set(url, trx);
+    }
+    return trx;
+  };
+  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb), sqlTransaction };
   const deps: Record<string, unknown> = {};
   try {
     for (const [key, token] of Object.entries(spec)) {
@@ -164,13 +174,7 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
         deps[key] = await token.resolveDependency(ctx);
       } else if (isSqlDbToken(token)) {
         const cls = await resolveSqlDbClass(token, opts.registry);
-        const url = dbUrlFromEnv(cls.dbName, env);
-        let trx = transactions.get(url);
-        if (!trx) {
-          trx = await getEngine(url).startTransaction().execute();
-          transactions.set(url, trx);
-        }
-        deps[key] = new cls(trx);
+        deps[key] = new cls(await sqlTransaction(dbUrlFromEnv(cls.dbName, env)));
       } else if (isSettingsToken(token)) {
         deps[key] = token.fromEnv(env);
       } else {

@@ -3,7 +3,9 @@ import { after, describe, test } from "node:test";
 import { closeAllEngines, getEngine } from "../../src/db/sql/engine.ts";
 import { SqlJobParametersDB } from "../../src/db/os/sql-job-parameters-db.ts";
 import { JobParametersDB } from "../../src/db/os/job-parameters-db.ts";
+import { JobDB } from "../../src/db/sql/job-db.ts";
 import { backends } from "./backends.ts";
+import { missingDependencies, openUnitOfWork } from "../../src/db/unit-of-work.ts";
 import { jobParametersContract } from "./job-parameters-contract.ts";
 
 after(() => closeAllEngines());
@@ -39,5 +41,24 @@ describe("JobParametersDB backend selection", () => {
     }
     const r = await new SqlJobParametersDB(getEngine(url)).search(["JobID"], [], [{ parameter: "JobID", direction: "asc" }]);
     assert.deepEqual(r.results, [{ JobID: 2 }]);
+  });
+});
+
+describe("JobParametersDB in a unit of work", () => {
+  test("shares the unit's transaction with SQL DBs on the same URL (PGlite: no self-wait)", async () => {
+    const url = await backends[1]!.url();
+    await SqlJobParametersDB.migrate(url);
+    await JobDB.migrate(url);
+    const env = { DIRACX_DB_URL_JOBDB: url, DIRACX_DB_URL_JOBPARAMETERSDB: url };
+    const registry = { candidates: () => [], load: async <T>() => undefined as T };
+    for (const outcome of ["rollback", "commit"] as const) {
+      const uow = await openUnitOfWork({ jobDB: JobDB, params: JobParametersDB }, { registry, env });
+      await uow.deps.jobDB.search({});
+      await uow.deps.params.upsert("lhcb", outcome === "commit" ? 20 : 10, { Status: "Done" });
+      await (outcome === "commit" ? uow.commit() : uow.rollback());
+    }
+    const r = await new SqlJobParametersDB(getEngine(url)).search(["JobID"], [], []);
+    assert.deepEqual(r.results, [{ JobID: 20 }]);
+    assert.deepEqual(missingDependencies({ params: JobParametersDB }, registry, {}), ["DIRACX_OS_DB_JOBPARAMETERSDB or DIRACX_DB_URL_JOBPARAMETERSDB (for JobParametersDB)"]);
   });
 });

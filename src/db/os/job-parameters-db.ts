@@ -1,4 +1,4 @@
-import type { Transaction } from "kysely";
+import type { ControlledTransaction } from "kysely";
 import { BaseOSDB, osClientOptionsFromEnv, osEnvVar } from "./base.ts";
 import {
   JOB_PARAMETERS_DB_NAME,
@@ -33,7 +33,7 @@ export interface JobParametersDependencyContext {
   };
   env: Env;
   onFinish(cb: (outcome: "commit" | "rollback") => Promise<void> | void): void;
-  sqlTransaction?(url: string): Promise<Transaction<object>>;
+  sqlTransaction?(url: string): Promise<ControlledTransaction<unknown>>;
 }
 
 /** Job parameters in OpenSearch (`DIRACX_OS_DB_JOBPARAMETERSDB`). */
