@@ -98,7 +98,8 @@ function assess(row: JobRow, jdlText: string | undefined, storedLfns: readonly s
   const badLfn = lfns.find((l) => !l.startsWith(`/${vo}/`));
   if (badLfn) return fail(OptimizerMinorStatus.BadInputData, `LFN ${badLfn} is not under /${vo}/`);
 
-  const jobType = pick((ad) => ad.string("JobType"), (v) => v === "") ?? row.JobType ?? "User";
+  // The JDL's (default User, as the submission manifest has it), not the column default "user".
+  const jobType = pick((ad) => ad.string("JobType"), (v) => v === "") ?? "User";
   if (!ops.AllowedJobTypes.includes(jobType)) return fail(OptimizerMinorStatus.JobTypeNotAllowed(jobType), `allowed: ${ops.AllowedJobTypes.join(", ")}`);
 
   // JobScheduling: where and on what the job may run.
