@@ -16,7 +16,7 @@ import { JobStatus } from "../../src/logic/jobs/status.ts";
 import { recalculateTqSharesForEntity } from "../../src/logic/task-queues/shares.ts";
 import { resource } from "../../src/resources/token.ts";
 import type { FindCompatiblePlatforms } from "../../src/resources/platforms.ts";
-import { depsOf, type TaskDeps } from "../deps.ts";
+import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 /** Jobs per optimiser task: a bulk submission becomes a few tasks, each one short transaction. */
