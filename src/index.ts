@@ -1,33 +1,3 @@
-// Task engine: task model, schedules, retry policies, producer, worker.
-export {
-  Task,
-  PeriodicTask,
-  PeriodicVoAwareTask,
-  defineTask,
-  definePeriodicTask,
-  definePeriodicVoAwareTask,
-  isTaskClass,
-  isPeriodicTaskClass,
-  isVoAwareTaskClass,
-  type TaskClass,
-  type PeriodicTaskClass,
-  type ContextOf,
-  type ArgsSchema,
-  type TaskDefinition,
-  type PeriodicTaskDefinition,
-} from "./engine/task.ts";
-export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
-export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
-export { NoRetry, ExponentialBackoff, StopRetrying, TaskTimeoutError, type RetryPolicy, type ExponentialBackoffOptions } from "./engine/retry.ts";
-export { CronSchedule, IntervalSchedule, RRuleSchedule, InvalidScheduleError, type Schedule } from "./engine/schedules.ts";
-export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
-export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
-export { Producer, InvalidTaskArgsError, validateArgs, type ProducerOptions, type BulkItem, type Retention } from "./engine/producer.ts";
-export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
-export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
-export { metricsRegistry } from "./engine/metrics.ts";
-export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
 export {
   getRegistry,
   loadRegistry,
@@ -151,14 +121,28 @@ export {
   type DeleteWithRetriesOptions,
   type SandboxPfn,
 } from "./sandbox/index.ts";
-export {};
 
 // Databases (db-sql stream)
-export { DBUnavailableError, DBQueryError, DBConfigurationError, InvalidQueryError, NotFoundError, AlreadyExistsError } from "./db/errors.ts";
+export {
+  DBUnavailableError,
+  DBQueryError,
+  DBConfigurationError,
+  InvalidQueryError,
+  NotFoundError,
+  AlreadyExistsError,
+} from "./db/errors.ts";
 export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
 export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
 export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
-export type { SearchSpec, SortSpec, SearchOptions, SearchResult, ScalarOperator, VectorOperator, SearchValue } from "./db/sql/search.ts";
+export type {
+  SearchSpec,
+  SortSpec,
+  SearchOptions,
+  SearchResult,
+  ScalarOperator,
+  VectorOperator,
+  SearchValue,
+} from "./db/sql/search.ts";
 export {
   JobDB,
   compressJdl,
@@ -171,7 +155,13 @@ export {
   type JobCommand,
   type HeartbeatField,
 } from "./db/sql/job-db.ts";
-export { JobLoggingDB, statusTimeOrder, type JobLoggingDBSchema, type JobLoggingRecord, type JobStatusRecord } from "./db/sql/job-logging-db.ts";
+export {
+  JobLoggingDB,
+  statusTimeOrder,
+  type JobLoggingDBSchema,
+  type JobLoggingRecord,
+  type JobStatusRecord,
+} from "./db/sql/job-logging-db.ts";
 export {
   TaskQueueDB,
   TQ_MULTI_VALUE_FIELDS,
@@ -181,7 +171,13 @@ export {
   type TaskQueueInfo,
   type TqMultiValueField,
 } from "./db/sql/task-queue-db.ts";
-export { PilotAgentsDB, type PilotAgentsDBSchema, type PilotAgent, type PilotMetadataUpdate, type RegisterPilotsOptions } from "./db/sql/pilot-agents-db.ts";
+export {
+  PilotAgentsDB,
+  type PilotAgentsDBSchema,
+  type PilotAgent,
+  type PilotMetadataUpdate,
+  type RegisterPilotsOptions,
+} from "./db/sql/pilot-agents-db.ts";
 export {
   SandboxMetadataDB,
   type SandboxMetadataDBSchema,
@@ -221,7 +217,16 @@ export {
 } from "./db/unit-of-work.ts";
 
 // Job parameters (OpenSearch + SQL-backed embedded default) and job logic (db-logic stream)
-export { BaseOSDB, OSDBConfigError, OSDBUnavailableError, osEnvVar, osClientOptionsFromEnv, type OSDBClass, type OSDocument, type OSClientOptions } from "./db/os/base.ts";
+export {
+  BaseOSDB,
+  OSDBConfigError,
+  OSDBUnavailableError,
+  osEnvVar,
+  osClientOptionsFromEnv,
+  type OSDBClass,
+  type OSDocument,
+  type OSClientOptions,
+} from "./db/os/base.ts";
 export {
   planQuery,
   type FieldType,
@@ -266,9 +271,73 @@ export {
   type JobStatusDeps,
 } from "./logic/jobs/set-job-statuses.ts";
 export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
-export { calculatePriorities, TQ_MIN_SHARE, DEFAULT_JOB_SHARE, type TaskQueueShape } from "./logic/task-queues/priority.ts";
-export { removeJobsFromTaskQueue, recalculateTqSharesForEntity, type SharesConfig } from "./logic/task-queues/shares.ts";
+export {
+  calculatePriorities,
+  TQ_MIN_SHARE,
+  DEFAULT_JOB_SHARE,
+  type TaskQueueShape,
+} from "./logic/task-queues/priority.ts";
+export {
+  removeJobsFromTaskQueue,
+  recalculateTqSharesForEntity,
+  type SharesConfig,
+} from "./logic/task-queues/shares.ts";
 export { initDatabases, type DbInitResult } from "./db/init.ts";
+// Task engine: task model, schedules, retry policies, producer, worker.
+export {
+  Task,
+  PeriodicTask,
+  PeriodicVoAwareTask,
+  defineTask,
+  definePeriodicTask,
+  definePeriodicVoAwareTask,
+  isTaskClass,
+  isPeriodicTaskClass,
+  isVoAwareTaskClass,
+  type TaskClass,
+  type PeriodicTaskClass,
+  type ContextOf,
+  type ArgsSchema,
+  type TaskDefinition,
+  type PeriodicTaskDefinition,
+} from "./engine/task.ts";
+export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
+export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
+export {
+  NoRetry,
+  ExponentialBackoff,
+  StopRetrying,
+  TaskTimeoutError,
+  type RetryPolicy,
+  type ExponentialBackoffOptions,
+} from "./engine/retry.ts";
+export {
+  CronSchedule,
+  IntervalSchedule,
+  RRuleSchedule,
+  InvalidScheduleError,
+  type Schedule,
+} from "./engine/schedules.ts";
+export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
+export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
+export {
+  Producer,
+  InvalidTaskArgsError,
+  validateArgs,
+  type ProducerOptions,
+  type BulkItem,
+  type Retention,
+} from "./engine/producer.ts";
+export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
+export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
+export { metricsRegistry } from "./engine/metrics.ts";
+export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
+export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
+
+
+
+
+
 
 // Periodic tasks, schedules and the broker lifecycle — scheduler stream.
 export {

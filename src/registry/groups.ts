@@ -7,6 +7,7 @@ export const SQL_DBS_GROUP = "diracx.dbs.sql";
 export const OS_DBS_GROUP = "diracx.dbs.os";
 export const LOCK_OBJECT_TYPES_GROUP = "diracx.lock_object_types";
 export const TASK_GROUP_PREFIX = "diracx.tasks.";
+export const BROKER_STARTUP_GROUP = "diracx.broker_startup";
 /** The entry in group `diracx` that names an extension; a declaration, not a module. */
 export const EXTENSION_ENTRY = "extension";
 /** The name core declares for itself under `diracx` → `extension`. */
@@ -24,7 +25,7 @@ export interface GroupInfo {
 }
 
 /** Groups the task system itself reads: documented even before any package declares an entry. */
-export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP];
+export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP, BROKER_STARTUP_GROUP];
 
 export function isTaskGroup(group: string): boolean {
   return group.startsWith(TASK_GROUP_PREFIX) && group.length > TASK_GROUP_PREFIX.length;
@@ -76,6 +77,13 @@ const KNOWN: Record<string, GroupInfo> = {
     keys: "Any name; the value is a module imported for its side effect of calling `registerLockObjectType`.",
     example: { [LOCK_OBJECT_TYPES_GROUP]: { my_type: "./dist/lock-types.js" } },
     notes: ["Lock type names are global: registering a name twice is refused, naming both registrations.", "Locks on an unregistered type are refused."],
+  },
+  [BROKER_STARTUP_GROUP]: {
+    purpose: "Hooks run once, by exactly one process, when the broker (Redis) is found new or wiped, before the schedules are re-created.",
+    keys: "Any name; the value is a function `(ctx: { redis, logger, epoch }) => Promise<void>`.",
+    example: { [BROKER_STARTUP_GROUP]: { reset_my_queue: "./dist/startup.js:resetMyQueue" } },
+    notes: ["A failing hook is logged; the others still run.", "Reuse core's name `reset_in_flight_jobs` to replace core's hook."],
+    kind: functionKind,
   },
 };
 

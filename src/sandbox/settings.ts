@@ -1,12 +1,8 @@
 import type { S3ClientConfig } from "@aws-sdk/client-s3";
 import { z } from "zod";
-import { SandboxStoreError } from "./store.ts";
+import { defineSettings, envSuffix } from "../settings.ts";
 
-/*
- * `DIRACX_SANDBOX_STORE_*`, the same variables DiracX's services read.
- * TODO(config stream): becomes `defineSettings(SANDBOX_STORE_PREFIX, sandboxStoreSettingsSchema)`
- * from src/settings.ts once that lands; the schema and the variable names stay the same.
- */
+/** `DIRACX_SANDBOX_STORE_*`, the same variables DiracX's services read. */
 export const SANDBOX_STORE_PREFIX = "DIRACX_SANDBOX_STORE_";
 
 /**
@@ -62,51 +58,7 @@ export type SandboxStoreSettingsValues = z.output<typeof sandboxStoreSettingsSch
 
 /** `cleanBatchSize` → `DIRACX_SANDBOX_STORE_CLEAN_BATCH_SIZE`. */
 export function sandboxStoreEnvVar(field: keyof SandboxStoreSettingsValues): string {
-  return SANDBOX_STORE_PREFIX + field.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  return SANDBOX_STORE_PREFIX + envSuffix(field);
 }
 
-const NUMERIC: ReadonlySet<string> = new Set(["cleanBatchSize", "cleanDeleteChunkSize", "cleanMaxConcurrentDbDeletes"]);
-
-export class SandboxStoreSettings {
-  static readonly settingsPrefix = SANDBOX_STORE_PREFIX;
-  static readonly settingsSchema = sandboxStoreSettingsSchema;
-
-  /** The environment variable each field is read from. */
-  static envVariables(): Record<keyof SandboxStoreSettingsValues, string> {
-    const fields = Object.keys(sandboxStoreSettingsSchema.shape) as (keyof SandboxStoreSettingsValues)[];
-    return Object.fromEntries(fields.map((f) => [f, sandboxStoreEnvVar(f)])) as Record<keyof SandboxStoreSettingsValues, string>;
-  }
-
-  private constructor(values: SandboxStoreSettingsValues) {
-    Object.assign(this, values);
-  }
-
-  /** Reads and validates the variables; the error names each offending variable. */
-  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): SandboxStoreSettings & Readonly<SandboxStoreSettingsValues> {
-    const raw: Record<string, unknown> = {};
-    const problems: string[] = [];
-    for (const field of Object.keys(sandboxStoreSettingsSchema.shape) as (keyof SandboxStoreSettingsValues)[]) {
-      const name = sandboxStoreEnvVar(field);
-      const value = env[name];
-      if (value === undefined || value === "") continue;
-      if (NUMERIC.has(field)) raw[field] = value.trim() === "" ? Number.NaN : Number(value);
-      else if (field === "s3ClientKwargs") {
-        try {
-          raw[field] = JSON.parse(value);
-        } catch {
-          problems.push(`${name}: expected a JSON object, got ${JSON.stringify(value)}`);
-        }
-      } else raw[field] = value;
-    }
-    if (problems.length === 0) {
-      const parsed = sandboxStoreSettingsSchema.safeParse(raw);
-      if (parsed.success) return Object.freeze(new SandboxStoreSettings(parsed.data)) as SandboxStoreSettings & Readonly<SandboxStoreSettingsValues>;
-      for (const issue of parsed.error.issues) {
-        const [field, ...rest] = issue.path.map(String);
-        const where = rest.length ? ` (at ${rest.join(".")})` : "";
-        problems.push(`${sandboxStoreEnvVar(field as keyof SandboxStoreSettingsValues)}${where}: ${issue.message.replace(/^Invalid input: /, "")}`);
-      }
-    }
-    throw new SandboxStoreError(`invalid sandbox store settings: ${problems.join("; ")}`);
-  }
-}
+export class SandboxStoreSettings extends defineSettings(SANDBOX_STORE_PREFIX, sandboxStoreSettingsSchema) {}

@@ -5,7 +5,8 @@ import { functionKind, type Registry } from "../registry/index.ts";
 import { BROKER_EPOCH_KEY } from "./keys.ts";
 
 /** Entry-point group of the broker-startup hooks. */
-export const BROKER_STARTUP_GROUP = "diracx.broker_startup";
+import { BROKER_STARTUP_GROUP } from "../registry/groups.ts";
+export { BROKER_STARTUP_GROUP };
 
 /** What a broker-startup hook receives. */
 export interface BrokerStartupContext {

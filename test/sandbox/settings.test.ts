@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SandboxStoreError, SandboxStoreSettings } from "../../src/sandbox/index.ts";
+import { SandboxStoreSettings } from "../../src/sandbox/index.ts";
+import { SettingsError } from "../../src/settings.ts";
 
 describe("SandboxStoreSettings", () => {
   test("defaults match DiracX's", () => {
@@ -68,7 +69,7 @@ describe("SandboxStoreSettings", () => {
     for (const [env, pattern] of cases) {
       assert.throws(
         () => SandboxStoreSettings.fromEnv(env),
-        (e: unknown) => e instanceof SandboxStoreError && pattern.test(e.message) && !e.message.includes("\n"),
+        (e: unknown) => e instanceof SettingsError && pattern.test(e.message) && !e.message.includes("\n"),
         JSON.stringify(env),
       );
     }

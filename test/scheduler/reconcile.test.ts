@@ -121,3 +121,25 @@ describe("reconcile", () => {
     }
   });
 });
+
+describe("configuration shared with the engine", () => {
+  test("a limit set in the configuration file is what the engine's limits hook sees, next to the schedules", async () => {
+    const { limitsFromTasksConfig } = await import("../../src/engine/limits.ts");
+    const { RateLimiter } = await import("../../src/locks/index.ts");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sched-lim-"));
+    const file = path.join(dir, "default.yml");
+    fs.writeFileSync(
+      file,
+      'Registry:\n  lhcb:\n    Groups: {}\nTasks:\n  common:\n    "demo:PerVo":\n      schedule: { interval: 60 }\n  vo-overrides:\n    lhcb:\n      "demo:PerVo":\n        limits: { rate: { limit: 7, windowSeconds: 30 } }\n',
+    );
+    const source = await ConfigSource.fromPath(file, ConfigSchema, { watch: false });
+    try {
+      const limitsFor = limitsFromTasksConfig(() => source.current().Tasks);
+      assert.deepEqual(limitsFor("demo:PerVo", "lhcb", new RateLimiter("task", "PerVo")), { rate: { limit: 7, windowSeconds: 30 } });
+      const desired = desiredFromConfig([periodic("demo:PerVo", { kind: "cron", expression: "0 6 * * *" }, { voAware: true })], source)();
+      assert.deepEqual(desired.schedules.map((s) => [s.id, s.spec]), [["demo:PerVo@lhcb", { kind: "interval", seconds: 60 }]]);
+    } finally {
+      source.close();
+    }
+  });
+});
