@@ -68,7 +68,10 @@ describe("dummy job executor and broker-startup hook, on real workers (Redis + P
     assert.equal(monitor.returnvalue, 3);
     await waitFor("every job Done", async () => Object.values(await statuses(te, ids)).every((s) => s === "Done"));
 
-    const executors = (await producer.queue("large").getCompleted()).filter((j) => j.name === "jobs:DummyJobExecutorTask");
+    const executors = await waitFor("three executors recorded as completed", async () => {
+      const done = (await producer.queue("large").getCompleted()).filter((j) => j.name === "jobs:DummyJobExecutorTask");
+      return done.length === 3 ? done : undefined;
+    });
     assert.deepEqual(executors.map((j) => j.data.args.jobId).sort(), [...ids].sort());
     assert.ok(executors.every((j) => j.data.meta.parentTaskId === monitorId), "spawned by the monitor");
     assert.equal(await producer.queue("medium").count(), 0, "nothing landed on the default size");
@@ -98,7 +101,11 @@ describe("dummy job executor and broker-startup hook, on real workers (Redis + P
       const st = await statuses(te, [received!, checking!, executing!, done!]);
       return st[received!] === "Waiting" && st[checking!] === "Waiting" && st[executing!] === "Done" ? st : undefined;
     });
-    const optimisers = (await producer.queue("small").getCompleted()).filter((j) => j.name === "jobs:OptimizeJobsTask");
+    // The task's writes commit just before BullMQ records it as completed.
+    const optimisers = await waitFor("the optimiser task recorded as completed", async () => {
+      const done = (await producer.queue("small").getCompleted()).filter((j) => j.name === "jobs:OptimizeJobsTask");
+      return done.length ? done : undefined;
+    });
     assert.deepEqual(optimisers.map((j) => j.data.args.jobIds), [[received, checking]]);
     assert.equal(priorityFromBullmq(optimisers[0]!.opts.priority), "realtime");
   });
