@@ -18,11 +18,31 @@ export {
 } from "./engine/task.ts";
 export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
 export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
-export { NoRetry, ExponentialBackoff, StopRetrying, TaskTimeoutError, type RetryPolicy, type ExponentialBackoffOptions } from "./engine/retry.ts";
-export { CronSchedule, IntervalSchedule, RRuleSchedule, InvalidScheduleError, type Schedule } from "./engine/schedules.ts";
+export {
+  NoRetry,
+  ExponentialBackoff,
+  StopRetrying,
+  TaskTimeoutError,
+  type RetryPolicy,
+  type ExponentialBackoffOptions,
+} from "./engine/retry.ts";
+export {
+  CronSchedule,
+  IntervalSchedule,
+  RRuleSchedule,
+  InvalidScheduleError,
+  type Schedule,
+} from "./engine/schedules.ts";
 export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
 export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
-export { Producer, InvalidTaskArgsError, validateArgs, type ProducerOptions, type BulkItem, type Retention } from "./engine/producer.ts";
+export {
+  Producer,
+  InvalidTaskArgsError,
+  validateArgs,
+  type ProducerOptions,
+  type BulkItem,
+  type Retention,
+} from "./engine/producer.ts";
 export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
 export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
 export { metricsRegistry } from "./engine/metrics.ts";
@@ -374,3 +394,35 @@ export {
   type BrokerStartupHook,
   type NamedHook,
 } from "./scheduler/index.ts";
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+// Core domain tasks' building blocks that extensions use (tasks stream).
+export { depsOf, type TaskDeps } from "./db/task-deps.ts";
+export {
+  noTransaction,
+  unitsOfWork,
+  type NoTransactionToken,
+  type UnitsOfWork,
+  type UnitsOfWorkToken,
+} from "./db/outside-attempt.ts";
+export { resource, ResourceUnavailableError, type ResourceToken } from "./resources/token.ts";
+export { parseJdl, Jdl, JdlSyntaxError, type JdlValue } from "./logic/jobs/jdl.ts";
+export {
+  optimizeJobs,
+  OptimizeJobsTask,
+  MAX_JOBS_PER_OPTIMIZER_TASK,
+  type OptimizationResult,
+} from "../tasks/jobs/optimize-jobs.ts";
+export { DiracxError } from "./errors.ts";
