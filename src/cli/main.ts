@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { dbCommand } from "./commands/db.ts";
+import { devCommand } from "./commands/dev.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 import { schedulerCommand } from "./commands/scheduler.ts";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(schedulerCommand());
   program.addCommand(schedulesCommand());
+  program.addCommand(devCommand());
   return program;
 }
 
