@@ -5,4 +5,8 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli/main.ts");
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// A command is over when main returns: handles a task left open (its own
+// clients, timers) must not keep `call`/`submit` hanging. Exit once stdout
+// has been flushed, since pipes are written asynchronously.
+process.stdout.write("", () => process.exit(code));

@@ -332,7 +332,7 @@ export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine
 export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
 export { metricsRegistry } from "./engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { LimitsResolver, OpenUnitOfWork, ResolvedDependencies } from "./engine/ports.ts";
+export type { LimitsResolver, OpenUnitOfWork } from "./engine/ports.ts";
 
 
 

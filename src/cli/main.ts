@@ -1,10 +1,15 @@
 import { Command, CommanderError } from "commander";
+import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { devCommand } from "./commands/dev.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 import { schedulerCommand } from "./commands/scheduler.ts";
 import { schedulesCommand } from "./commands/schedules.ts";
+import { statusCommand } from "./commands/status.ts";
+import { submitCommand } from "./commands/submit.ts";
+import { tasksCommand } from "./commands/tasks.ts";
+import { workerCommand } from "./commands/worker.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
 export function buildProgram(): Command {
@@ -17,6 +22,11 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(schedulerCommand());
   program.addCommand(schedulesCommand());
+  program.addCommand(callCommand());
+  program.addCommand(submitCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(tasksCommand());
+  program.addCommand(statusCommand());
   program.addCommand(devCommand());
   return program;
 }

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { logger } from "../logging.ts";
 
 /**
  * A broker connection. `maxRetriesPerRequest: null` makes commands wait for a
@@ -7,10 +8,21 @@ import { Redis } from "ioredis";
  * capped backoff.
  */
 export function connectBroker(url: string, name = "diracx-tasks"): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,
     retryStrategy: (times) => Math.min(100 * times, 2_000),
   });
+  // One line per outage rather than one per reconnect attempt.
+  let down = false;
+  redis.on("error", (err: Error) => {
+    if (!down) logger.warn({ connection: name, err: err.message }, "broker connection lost; reconnecting");
+    down = true;
+  });
+  redis.on("ready", () => {
+    if (down) logger.info({ connection: name }, "broker connection restored");
+    down = false;
+  });
+  return redis;
 }

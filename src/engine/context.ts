@@ -1,13 +1,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
-import type { ResolvedDependencies } from "./ports.ts";
+import type { DependencySpec, ResolvedDeps } from "./ports.ts";
 import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
 
 /** What `execute(ctx)` receives. */
-export interface TaskContext<D = Record<string, never>> {
+export interface TaskContext<D extends DependencySpec = DependencySpec> {
   /** The resolved dependencies, one transaction per DB, committed only if execute succeeds. */
-  readonly deps: ResolvedDependencies<D>;
+  readonly deps: ResolvedDeps<D>;
   /** Aborted on timeout, lost lock or worker shutdown; pass it to I/O that accepts one. */
   readonly signal: AbortSignal;
   /** Carries task id, name, attempt, size, priority and VO on every line. */

@@ -4,7 +4,8 @@ import type { TaskContext } from "./context.ts";
 import { withProducer } from "./context.ts";
 import type { Limits } from "../config/tasks-config.ts";
 import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
-import type { LimitsResolver, OpenUnitOfWork, UnitOfWork } from "./ports.ts";
+import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
+import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
 import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
 import { TaskTimeoutError } from "./retry.ts";
@@ -100,11 +101,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     }, Math.max(50, Math.floor(input.lockTtlMs / 3)));
   }
 
-  let uow: UnitOfWork | undefined;
+  let uow: UnitOfWork<DependencySpec> | undefined;
   let outcome: AttemptOutcome;
   try {
     uow = await input.openUnitOfWork(cls.dependencies);
-    const ctx: TaskContext<Record<string, unknown>> = {
+    const ctx: TaskContext = {
       deps: uow.deps,
       signal: controller.signal,
       logger,

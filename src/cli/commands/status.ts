@@ -1,0 +1,54 @@
+import { Command } from "commander";
+import { bullmqPriority, PRIORITIES, SIZES, type Priority, type Size } from "../../engine/priorities.ts";
+import { createEngine } from "../../engine/wiring.ts";
+
+export interface QueueStatus {
+  size: Size;
+  waiting: Record<Priority, number>;
+  delayed: number;
+  running: number;
+  failed: number;
+  completed: number;
+  workers: number;
+}
+
+/** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
+export function statusCommand(): Command {
+  return new Command("status")
+    .description("show queue depths per size and priority, delayed and running tasks, workers online")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const engine = await createEngine();
+      try {
+        const out: QueueStatus[] = [];
+        for (const size of SIZES) {
+          const q = engine.producer.queue(size);
+          const levels = PRIORITIES.map((p) => bullmqPriority(p) ?? 0);
+          const perPriority = await q.getCountsPerPriority(levels);
+          const counts = await q.getJobCounts("delayed", "active", "failed", "completed");
+          const waiting = Object.fromEntries(PRIORITIES.map((p) => [p, perPriority[String(bullmqPriority(p) ?? 0)] ?? 0])) as Record<Priority, number>;
+          out.push({
+            size,
+            waiting,
+            delayed: counts.delayed ?? 0,
+            running: counts.active ?? 0,
+            failed: counts.failed ?? 0,
+            completed: counts.completed ?? 0,
+            workers: await q.getWorkersCount(),
+          });
+        }
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(out)}\n`);
+          return;
+        }
+        const rows = [
+          ["SIZE", ...PRIORITIES.map((p) => p.toUpperCase()), "DELAYED", "RUNNING", "FAILED", "WORKERS"],
+          ...out.map((s) => [s.size, ...PRIORITIES.map((p) => String(s.waiting[p])), String(s.delayed), String(s.running), String(s.failed), String(s.workers)]),
+        ];
+        const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+        process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n")}\n`);
+      } finally {
+        await engine.close();
+      }
+    });
+}

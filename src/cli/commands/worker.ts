@@ -1,0 +1,47 @@
+import { Command, InvalidArgumentError } from "commander";
+import { TaskWorker } from "../../engine/worker.ts";
+import { createEngine } from "../../engine/wiring.ts";
+import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
+import { logger } from "../../logging.ts";
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
+  return n;
+}
+
+/** `diracx-tasks worker`: runs the tasks of one size until SIGTERM/SIGINT. */
+export function workerCommand(): Command {
+  return new Command("worker")
+    .description("run tasks of one size class")
+    .requiredOption("--size <size>", `size class (${SIZES.join(", ")})`, (v: string): Size => {
+      if (!isSize(v)) throw new InvalidArgumentError(`expected one of ${SIZES.join(", ")}`);
+      return v;
+    })
+    .option("--concurrency <n>", "tasks run at once", positiveInt, 4)
+    .option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, time running tasks get to finish before they are put back", Number, 30)
+    .action(async (opts: { size: Size; concurrency: number; shutdownTimeout: number }) => {
+      const engine = await createEngine({ watchConfig: true });
+      const worker = new TaskWorker({
+        size: opts.size,
+        concurrency: opts.concurrency,
+        connection: engine.redisUrl,
+        registry: engine.tasks,
+        submitter: engine.producer,
+        openUnitOfWork: engine.openUnitOfWork,
+        lockManager: engine.lockManager,
+        ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+      });
+      worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));
+      const stopped = new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+        process.once("SIGINT", () => resolve("SIGINT"));
+      });
+      await worker.start();
+      const signal = await stopped;
+      logger.info({ signal, deadlineSeconds: opts.shutdownTimeout }, "stopping: no new tasks; waiting for running ones");
+      await worker.close(opts.shutdownTimeout * 1000);
+      await engine.close();
+      logger.info("worker stopped");
+    });
+}

@@ -1,0 +1,67 @@
+import type { Redis } from "ioredis";
+import { ConfigSource } from "../config/source.ts";
+import { openUnitOfWork } from "../db/unit-of-work.ts";
+import { LockManager } from "../locks/index.ts";
+import { loadLockObjectTypes } from "../locks/object-types.ts";
+import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
+import { connectBroker } from "./connection.ts";
+import { redisUrlFromEnv } from "./keys.ts";
+import { limitsFromTasksConfig } from "./limits.ts";
+import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
+import { Producer } from "./producer.ts";
+import { TaskRegistry } from "./task-registry.ts";
+
+/** Everything a worker, the CLI or a router needs to submit and run tasks. */
+export interface Engine {
+  registry: Registry;
+  tasks: TaskRegistry;
+  redisUrl: string;
+  redis: Redis;
+  producer: Producer;
+  lockManager: LockManager;
+  openUnitOfWork: OpenUnitOfWork;
+  limitsFor: LimitsResolver | undefined;
+  config: ConfigSource | undefined;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  redisUrl?: string;
+  appRoot?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Watch the configuration for changes (workers do; one-shot CLI commands need not). */
+  watchConfig?: boolean;
+}
+
+/**
+ * The one place the engine is wired to the registry, locks, databases and
+ * configuration: loads lock object types and task classes from the registry,
+ * opens the broker connection, and reads task limits from the (hot-reloaded)
+ * tasks configuration when DIRACX_CONFIG_BACKEND_URL is set.
+ */
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const env = opts.env ?? process.env;
+  const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
+  await loadLockObjectTypes(registry);
+  const tasks = await TaskRegistry.load(registry);
+  const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, opts.watchConfig ? {} : { watch: false }) : undefined;
+  const redisUrl = opts.redisUrl ?? redisUrlFromEnv(env);
+  const redis = connectBroker(redisUrl, "diracx-tasks:engine");
+  const producer = new Producer({ connection: redis, registry: tasks });
+  return {
+    registry,
+    tasks,
+    redisUrl,
+    redis,
+    producer,
+    lockManager: new LockManager(redis),
+    openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
+    limitsFor: config ? limitsFromTasksConfig(() => config.current().Tasks) : undefined,
+    config,
+    async close() {
+      await producer.close();
+      config?.close();
+      redis.disconnect();
+    },
+  };
+}
