@@ -152,6 +152,20 @@ export abstract class BaseOSDB {
     }
   }
 
+  /** Deletes documents in one `_bulk` request; a document already absent is not an error. */
+  protected async bulkDelete(items: ReadonlyArray<{ vo: string; id: number }>): Promise<void> {
+    if (items.length === 0) return;
+    const body = items.map(({ vo, id }) => ({ delete: { _index: this.indexName(vo, id), _id: String(id) } }));
+    const res = await this.call("bulk delete", () => this.client.bulk({ body }));
+    if (res.body.errors) {
+      const failed = res.body.items.map((it) => Object.values(it)[0]).filter((r) => r?.error && r.status !== 404);
+      const first = failed[0];
+      if (first) {
+        throw new DiracxError(`${this.cls.dbName}.deleteJobs: ${failed.length} of ${items.length} deletions failed; first: ${first._index}/${first._id}: ${JSON.stringify(first.error)}`);
+      }
+    }
+  }
+
   /**
    * Searches every index of this DB. `parameters` selects the returned fields (null: all).
    * Only the documented operators are accepted (see `planQuery`).

@@ -62,6 +62,12 @@ export class JobParametersDB extends BaseOSDB implements JobParametersStore {
     }
   }
 
+  async deleteJobs(jobs: readonly { vo: string; jobId: number }[]): Promise<void> {
+    for (let i = 0; i < jobs.length; i += DOCS_PER_BULK_REQUEST) {
+      await this.bulkDelete(jobs.slice(i, i + DOCS_PER_BULK_REQUEST).map((j) => ({ vo: j.vo, id: j.jobId })));
+    }
+  }
+
   /**
    * Which store the environment selects: OpenSearch when `DIRACX_OS_DB_JOBPARAMETERSDB`
    * is set, else the SQL-backed store when `DIRACX_DB_URL_JOBPARAMETERSDB` is, else none.

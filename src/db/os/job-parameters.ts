@@ -46,6 +46,8 @@ export interface JobParametersStore {
   upsert(vo: string, jobId: number, params: JobParameters): Promise<void>;
   /** `upsert` for many jobs in few round trips (entries for one job apply in order). */
   bulkUpsert(docs: readonly JobParametersUpsert[]): Promise<void>;
+  /** Deletes the documents of these jobs (absent ones are fine): job cleaning. */
+  deleteJobs(jobs: readonly { vo: string; jobId: number }[]): Promise<void>;
   /** Searches all VOs; `parameters` selects returned fields (null: all). */
   search(parameters: readonly string[] | null, search: readonly SearchSpec[], sorts: readonly SortSpec[], paging?: Paging): Promise<SearchResult>;
 }

@@ -142,6 +142,13 @@ export class SqlJobParametersDB extends BaseSQLDB<object> implements JobParamete
     }
   }
 
+  async deleteJobs(jobs: readonly { vo: string; jobId: number }[]): Promise<void> {
+    const ids = [...new Set(jobs.map((j) => j.jobId))];
+    for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
+      await sql`DELETE FROM ${sql.table(SQL_JOB_PARAMETERS_TABLE)} WHERE "JobID" IN (${sql.join(ids.slice(i, i + ROWS_PER_STATEMENT))})`.execute(this.db);
+    }
+  }
+
   async search(
     parameters: readonly string[] | null,
     search: readonly SearchSpec[],

@@ -1,0 +1,69 @@
+// Task-queue housekeeping: queue entries of jobs that are no longer Waiting, empty queues,
+// and the priority shares of every owner and group.
+import { Config } from "../../src/config/token.ts";
+import { JobDB } from "../../src/db/sql/job-db.ts";
+import { TaskQueueDB } from "../../src/db/sql/task-queue-db.ts";
+import { IntervalSchedule } from "../../src/engine/schedules.ts";
+import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
+import { JobStatus } from "../../src/logic/jobs/status.ts";
+import { recalculateTqSharesForEntity, removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
+import { depsOf, type TaskDeps } from "../deps.ts";
+
+const SCAN_CHUNK = 1000;
+
+export interface TaskQueueCleanupResult {
+  /** Jobs taken out of queues because they are not Waiting (or no longer exist). */
+  removedJobs: number[];
+  /** Queues deleted because they held no job. */
+  deletedTaskQueues: number[];
+  /** (owner, group, VO) entities whose shares were recalculated. */
+  entities: number;
+}
+
+export class CleanTaskQueuesTask extends definePeriodicTask({
+  dependencies: { config: Config, taskQueueDB: TaskQueueDB, jobDB: JobDB },
+  priority: "background",
+  size: "small",
+  schedule: new IntervalSchedule(600),
+}) {
+  async execute(ctx: ContextOf<typeof CleanTaskQueuesTask>): Promise<TaskQueueCleanupResult> {
+    const res = await cleanTaskQueues(depsOf(CleanTaskQueuesTask, ctx));
+    if (res.removedJobs.length || res.deletedTaskQueues.length) {
+      ctx.logger.info({ removedJobs: res.removedJobs.length, deletedTaskQueues: res.deletedTaskQueues.length }, "task queues cleaned");
+    }
+    return res;
+  }
+}
+
+export async function cleanTaskQueues(deps: TaskDeps<typeof CleanTaskQueuesTask>): Promise<TaskQueueCleanupResult> {
+  const removedJobs: number[] = [];
+  const deletedTaskQueues: number[] = [];
+  // Queue entries whose job left Waiting without being removed (killed elsewhere, lost, deleted).
+  for (let cursor = 0; ; ) {
+    const queued = await deps.taskQueueDB.db.selectFrom("tq_Jobs").select("JobId").where("JobId", ">", cursor).orderBy("JobId").limit(SCAN_CHUNK).execute();
+    if (queued.length === 0) break;
+    const ids = queued.map((r) => r.JobId);
+    cursor = ids.at(-1)!;
+    const waiting = await deps.jobDB.db.selectFrom("Jobs").select("JobID").where("JobID", "in", ids).where("Status", "=", JobStatus.Waiting).execute();
+    const keep = new Set(waiting.map((r) => r.JobID));
+    const stale = ids.filter((id) => !keep.has(id));
+    if (stale.length) {
+      const r = await removeJobsFromTaskQueue(stale, deps.config, deps.taskQueueDB);
+      removedJobs.push(...stale);
+      deletedTaskQueues.push(...r.deletedTaskQueues);
+    }
+    if (queued.length < SCAN_CHUNK) break;
+  }
+  // Queues empty for any other reason.
+  const all = await deps.taskQueueDB.retrieveTaskQueues();
+  const empty = Object.values(all).filter((tq) => tq.Jobs === 0).map((tq) => tq.TQId);
+  deletedTaskQueues.push(...(await deps.taskQueueDB.deleteEmptyTaskQueues(empty)));
+  // Shares of everyone still queued: they drift as queues come and go.
+  const entities = new Map<string, { owner: string; group: string; vo: string }>();
+  for (const tq of Object.values(all)) {
+    if (deletedTaskQueues.includes(tq.TQId)) continue;
+    entities.set(JSON.stringify([tq.Owner, tq.OwnerGroup, tq.VO]), { owner: tq.Owner, group: tq.OwnerGroup, vo: tq.VO });
+  }
+  for (const e of entities.values()) await recalculateTqSharesForEntity(e, deps.config, deps.taskQueueDB);
+  return { removedJobs, deletedTaskQueues: [...new Set(deletedTaskQueues)].sort((a, b) => a - b), entities: entities.size };
+}
