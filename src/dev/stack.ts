@@ -1,7 +1,5 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Redis } from "ioredis";
-import { ConfigSource } from "../config/source.ts";
 import { initDatabases } from "../db/init.ts";
 import { JobParametersDB } from "../db/os/job-parameters-db.ts";
 import { JOB_PARAMETERS_DB_NAME } from "../db/os/job-parameters.ts";
@@ -9,21 +7,15 @@ import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { closeAllEngines } from "../db/sql/engine.ts";
 import { JobDB } from "../db/sql/job-db.ts";
 import { TaskDB } from "../db/sql/task-db.ts";
-import { openUnitOfWork } from "../db/unit-of-work.ts";
 import { setDefaultProducer } from "../engine/context.ts";
-import { connectBroker } from "../engine/connection.ts";
-import { limitsFromTasksConfig } from "../engine/limits.ts";
-import type { OpenUnitOfWork } from "../engine/ports.ts";
 import { SIZES, type Size } from "../engine/priorities.ts";
-import { Producer } from "../engine/producer.ts";
-import { TaskRegistry } from "../engine/task-registry.ts";
 import { TaskWorker } from "../engine/worker.ts";
+import { createEngine } from "../engine/wiring.ts";
 import { DiracxError } from "../errors.ts";
-import { LockManager } from "../locks/index.ts";
-import { loadLockObjectTypes } from "../locks/object-types.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { getRegistry, loadRegistry, SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
 import { sandboxStoreEnvVar } from "../sandbox/settings.ts";
+import { envSuffix } from "../settings.ts";
 import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
@@ -31,18 +23,15 @@ import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
 import { queueDepth, type DevSnapshot } from "./summary.ts";
+import { DummyJobExecutorMonitorTask, DummyJobExecutorSettings } from "../../tasks/jobs/dummy-executor.ts";
 
 /** The dev stack could not start (the message says which part and why). */
 export class DevStackError extends DiracxError {}
 
 export const DEFAULT_DEV_DATA_DIR = ".diracx-dev";
 
-// INTEGRATION(tasks): these are the variables of the tasks stream's DummyJobExecutorSettings
-// (prefix DIRACX_TASKS_DUMMY_JOB_EXECUTOR_); read through that class once it has landed.
-const DUMMY_EXECUTOR_ENABLED = "DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED";
-const DUMMY_EXECUTOR_INTERVAL = "DIRACX_TASKS_DUMMY_JOB_EXECUTOR_INTERVAL_SECONDS";
-/** The periodic task that moves Received jobs on and spawns the executors that finish them. */
-const DUMMY_MONITOR_CLASS = "DummyJobExecutorMonitorTask";
+// The dummy job executor (tasks/jobs/dummy-executor.ts) stands in for pilots so demo jobs finish.
+const dummyEnv = (field: "enabled" | "intervalSeconds"): string => DummyJobExecutorSettings.settingsPrefix + envSuffix(field);
 
 export const DEFAULT_CONCURRENCY: Readonly<Record<Size, number>> = { small: 4, medium: 2, large: 2 };
 
@@ -97,8 +86,8 @@ export function devDefaults(opts: { dataDir: string; sqlDbNames: readonly string
   for (const name of new Set([...opts.sqlDbNames, JOB_PARAMETERS_DB_NAME])) set(dbUrlEnvVar(name), dbUrl);
   set("DIRACX_CONFIG_BACKEND_URL", opts.configFile);
   if (!env[sandboxStoreEnvVar("bucketName")]?.trim()) set(sandboxStoreEnvVar("directory"), path.join(dataDir, "sandboxes"));
-  set(DUMMY_EXECUTOR_ENABLED, "true");
-  set(DUMMY_EXECUTOR_INTERVAL, String(opts.dummyExecutorIntervalSeconds));
+  set(dummyEnv("enabled"), "true");
+  set(dummyEnv("intervalSeconds"), String(opts.dummyExecutorIntervalSeconds));
   return out;
 }
 
@@ -158,31 +147,24 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     await jobParameters.close?.();
     log.info({ databases: migrated.map((m) => m.className) }, "databases ready");
 
-    // INTEGRATION(engine): this block is what the engine stream's createEngine()
-    // (src/engine/wiring.ts) does; use it once it has landed.
-    await loadLockObjectTypes(registry);
-    const tasks = await TaskRegistry.load(registry);
-    const config = await ConfigSource.fromEnv(registry, env);
-    cleanups.push(() => config.close());
-    const redis: Redis = connectBroker(redisUrl, "diracx-tasks:dev");
-    cleanups.push(() => redis.disconnect());
-    const producer = new Producer({ connection: redis, registry: tasks });
-    cleanups.push(() => producer.close());
+    const engine = await createEngine({ env, redisUrl, watchConfig: true, ...(opts.appRoot ? { appRoot: opts.appRoot } : {}) });
+    cleanups.push(() => engine.close());
+    const { tasks, producer, config } = engine;
+    if (!config) throw new DevStackError("the engine has no configuration although DIRACX_CONFIG_BACKEND_URL is set");
+    // Code outside a task (demo submissions, an embedding caller) submits through the same producer.
     setDefaultProducer(producer);
     cleanups.push(() => setDefaultProducer(undefined));
-    const openUow = ((spec) => openUnitOfWork(spec as never, { registry, config, env })) as OpenUnitOfWork;
-    const lockManager = new LockManager(redis);
-    const limitsFor = limitsFromTasksConfig(() => config.current().Tasks);
 
     const periodic = periodicTasks(tasks);
-    const dummyExecutorTask = periodic.find((t) => t.taskId.endsWith(`:${DUMMY_MONITOR_CLASS}`))?.taskId;
-    if (!dummyExecutorTask) log.warn(`no ${DUMMY_MONITOR_CLASS} is registered: demo jobs will stay Received`);
+    // Found by class name, so an extension's replacement (same name, its own group entry) counts too.
+    const dummyExecutorTask = periodic.find((t) => t.taskId.endsWith(`:${DummyJobExecutorMonitorTask.name}`))?.taskId;
+    if (!dummyExecutorTask) log.warn(`no ${DummyJobExecutorMonitorTask.name} is registered: demo jobs will stay Received`);
 
     const scheduler = new Scheduler({
-      redis,
+      redis: engine.redis,
       desired: desiredFromConfig(periodic, config),
       onConfigChange: (listener) => config.onChange(() => listener()),
-      hooks: await loadBrokerStartupHooks(registry),
+      hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
@@ -197,9 +179,9 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
           connection: redisUrl,
           registry: tasks,
           submitter: producer,
-          openUnitOfWork: openUow,
-          lockManager,
-          limitsFor,
+          openUnitOfWork: engine.openUnitOfWork,
+          lockManager: engine.lockManager,
+          ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
         }),
     );
@@ -207,7 +189,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     cleanups.push(() => Promise.all(workers.map((w) => w.close(opts.shutdownTimeoutMs ?? 10_000))).then(() => undefined));
     await Promise.all(workers.map((w) => w.start()));
 
-    const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry, env });
+    const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
     log.info({ jobs: demoJobIds }, "demo jobs submitted");
 
     const queues = SIZES.map((size) => [size, producer.queue(size)] as const);
