@@ -122,7 +122,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     let redisUrl = env.DIRACX_TASKS_REDIS_URL?.trim();
     if (!redisUrl) {
       // Signals are ours to handle: Redis must outlive the workers that hand their jobs back.
-      redisChild = await startRedisChild({ dataDir: path.join(dataDir, "redis"), stopOnSignals: false, logger: log });
+      redisChild = await startRedisChild({ dataDir: path.join(dataDir, "redis"), stopOnSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
       cleanups.push(() => redisChild!.stop());
       redisUrl = redisChild.url;
       env.DIRACX_TASKS_REDIS_URL = redisUrl;
