@@ -31,7 +31,7 @@ export class DevStackError extends DiracxError {}
 export const DEFAULT_DEV_DATA_DIR = ".diracx-dev";
 
 // The dummy job executor (tasks/jobs/dummy-executor.ts) stands in for pilots so demo jobs finish.
-const dummyEnv = (field: "enabled" | "intervalSeconds"): string => DummyJobExecutorSettings.settingsPrefix + envSuffix(field);
+export const dummyEnv = (field: "enabled" | "intervalSeconds"): string => DummyJobExecutorSettings.settingsPrefix + envSuffix(field);
 
 export const DEFAULT_CONCURRENCY: Readonly<Record<Size, number>> = { small: 4, medium: 2, large: 2 };
 
@@ -64,6 +64,8 @@ export interface DevStack {
   readonly demoJobIds: readonly number[];
   /** The dummy executor monitor's task id, or undefined when no such task is registered (jobs will not move). */
   readonly dummyExecutorTask: string | undefined;
+  /** Whether that task is enabled (DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED; `dev` turns it on unless set). */
+  readonly dummyExecutorEnabled: boolean;
   snapshot(): Promise<DevSnapshot>;
   /** Stops the scheduler, drains the workers, closes the databases, stops the Redis child. Idempotent. */
   stop(): Promise<void>;
@@ -157,8 +159,10 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const periodic = periodicTasks(tasks);
     // Found by class name, so an extension's replacement (same name, its own group entry) counts too.
-    const dummyExecutorTask = periodic.find((t) => t.taskId.endsWith(`:${DummyJobExecutorMonitorTask.name}`))?.taskId;
-    if (!dummyExecutorTask) log.warn(`no ${DummyJobExecutorMonitorTask.name} is registered: demo jobs will stay Received`);
+    const dummy = periodic.find((t) => t.taskId.endsWith(`:${DummyJobExecutorMonitorTask.name}`));
+    const dummyExecutorTask = dummy?.taskId;
+    if (!dummy) log.warn(`no ${DummyJobExecutorMonitorTask.name} is registered: demo jobs will stay Received`);
+    else if (!dummy.enabled) log.warn(`${dummyEnv("enabled")} is false: demo jobs will stay Received`);
 
     const scheduler = new Scheduler({
       redis: engine.redis,
@@ -203,6 +207,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       defaults,
       demoJobIds,
       dummyExecutorTask,
+      dummyExecutorEnabled: dummy?.enabled ?? false,
       async snapshot(): Promise<DevSnapshot> {
         const [depths, all, demo] = await Promise.all([
           Promise.all(queues.map(([size, q]) => queueDepth(size, q))),

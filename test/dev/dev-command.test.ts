@@ -25,8 +25,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return { ...env, DIRACX_LOG_FORMAT: "json" };
 }
 
-function runDev(args: string[]): { proc: ChildProcess; lines: string[]; stderr: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
-  const proc = spawn(process.execPath, [bin, "dev", ...args], { cwd: root, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+function runDev(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { proc: ChildProcess; lines: string[]; stderr: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
+  const proc = spawn(process.execPath, [bin, "dev", ...args], { cwd: root, env: { ...cleanEnv(), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(proc);
   const lines: string[] = [];
   let err = "";
@@ -95,6 +95,17 @@ describe("diracx-tasks dev", () => {
     assert.equal(code, 0, `exit ${code}; stderr:\n${run.stderr()}`);
     assert.ok(run.lines.some((l) => l === "dev: SIGINT received, stopping"));
     assert.equal(alive(pid), false, "the redis-server child is gone");
+  });
+
+  test("--until-done exits non-zero with one line saying how far the jobs got when they are not Done in time", async () => {
+    // With the executor switched off nothing moves the jobs, so the time-out is certain to come first.
+    const run = runDev(["--until-done", "--fresh", "--data-dir", path.join(tmp, "timeout"), "--timeout", "1", "--jobs", "3"], {
+      DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED: "false",
+    });
+    const [code] = await run.exited;
+    assert.equal(code, 1, `stderr:\n${run.stderr()}`);
+    assert.match(run.stderr(), /^dev: timed out after 1 s with 0\/3 demo jobs Done \(Received 3\); the dummy job executor is disabled \(DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED\)$/m);
+    assert.equal(alive(redisPidOf(run.lines)!), false, "the redis-server child is gone");
   });
 
   test("bad options are one clear line and a non-zero exit", async () => {

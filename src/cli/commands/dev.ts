@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { startDevStack, DEFAULT_DEV_DATA_DIR, type DevStack } from "../../dev/stack.ts";
+import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
 import { logger } from "../../logging.ts";
 import { createLiveBlock } from "../ui.ts";
@@ -48,8 +48,8 @@ export function devCommand(): Command {
         `dev: redis ${stack.redisUrl}${stack.redisPid !== undefined ? ` (redis-server pid ${stack.redisPid})` : ""}, data in ${where}, ` +
           `${stack.demoJobIds.length} demo jobs submitted; ${opts.untilDone ? "waiting for them to be Done" : "Ctrl-C to stop"}\n`,
       );
-      if (!stack.dummyExecutorTask && stack.demoJobIds.length > 0 && !opts.untilDone) {
-        out.write("dev: no dummy job executor task is registered, so the demo jobs will not move\n");
+      if (stack.demoJobIds.length > 0 && !(stack.dummyExecutorTask && stack.dummyExecutorEnabled)) {
+        out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${dummyEnv("enabled")})` : "not registered"}, so the demo jobs will not move\n`);
       }
 
       const code = await watch(stack, opts, started);
@@ -76,37 +76,45 @@ async function watch(stack: DevStack, opts: DevOptions, started: number): Promis
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const stopped = (): number => {
+    block.done();
+    process.stdout.write(`dev: ${signalled} received, stopping\n`);
+    return opts.untilDone ? 130 : 0;
+  };
   try {
     for (;;) {
-      let snapshotError: string | undefined;
       try {
         const snap = await stack.snapshot();
         block.render(renderSnapshot(snap, header));
-        if (opts.untilDone && snap.demo.done === snap.demo.total) {
-          block.done();
-          process.stdout.write(`dev: ${snap.demo.done}/${snap.demo.total} demo jobs Done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-          return 0;
-        }
-        if (opts.untilDone && Date.now() > deadline) {
-          block.done();
-          process.stderr.write(`dev: timed out after ${opts.timeout} s with ${snap.demo.done}/${snap.demo.total} demo jobs Done (${statusLine(snap.demo.byStatus)})\n`);
-          return 1;
-        }
-        if (opts.untilDone && !stack.dummyExecutorTask) {
-          block.done();
-          process.stderr.write(`dev: no dummy job executor task is registered, so the demo jobs cannot reach Done\n`);
-          return 1;
+        if (opts.untilDone) {
+          if (snap.demo.done === snap.demo.total) {
+            block.done();
+            process.stdout.write(`dev: ${snap.demo.done}/${snap.demo.total} demo jobs Done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+            return 0;
+          }
+          if (!stack.dummyExecutorTask) {
+            block.done();
+            process.stderr.write("dev: no dummy job executor task is registered, so the demo jobs cannot reach Done\n");
+            return 1;
+          }
+          if (Date.now() > deadline) {
+            block.done();
+            const why = stack.dummyExecutorEnabled ? "" : `; the dummy job executor is disabled (${dummyEnv("enabled")})`;
+            process.stderr.write(`dev: timed out after ${opts.timeout} s with ${snap.demo.done}/${snap.demo.total} demo jobs Done (${statusLine(snap.demo.byStatus)})${why}\n`);
+            return 1;
+          }
         }
       } catch (err) {
         // A summary that fails once (e.g. Redis reconnecting) is not a reason to stop the stack.
-        snapshotError = err instanceof Error ? err.message : String(err);
-        logger.warn({ err: snapshotError }, "dev: could not read the summary");
+        const reason = err instanceof Error ? err.message : String(err);
+        logger.warn({ err: reason }, "dev: could not read the summary");
+        if (opts.untilDone && Date.now() > deadline) {
+          block.done();
+          process.stderr.write(`dev: timed out after ${opts.timeout} s; the summary could not be read: ${reason}\n`);
+          return 1;
+        }
       }
-      if (signalled) {
-        block.done();
-        process.stdout.write(`dev: ${signalled} received, stopping\n`);
-        return opts.untilDone ? 130 : 0;
-      }
+      if (signalled) return stopped();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 1000);
         wake = () => {
@@ -114,11 +122,7 @@ async function watch(stack: DevStack, opts: DevOptions, started: number): Promis
           resolve();
         };
       });
-      if (signalled) {
-        block.done();
-        process.stdout.write(`dev: ${signalled} received, stopping\n`);
-        return opts.untilDone ? 130 : 0;
-      }
+      if (signalled) return stopped();
     }
   } finally {
     process.off("SIGINT", onSignal);
