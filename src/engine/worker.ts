@@ -222,7 +222,7 @@ export class TaskWorker {
         const willRetry = retryDelayFor(cls.retryPolicy, attempt, error) !== null;
         (willRetry ? metrics.retried : metrics.failed).inc(labels);
         metrics.duration.observe({ ...labels, outcome: "failed" }, seconds);
-        log.warn({ error: errorRecord(error), willRetry }, "task attempt failed");
+        log[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
         // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
         throw error instanceof Error ? error : new Error(String(error));
       }

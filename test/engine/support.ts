@@ -24,3 +24,16 @@ export interface RunRecord {
 export async function runs(redis: Redis, key: string): Promise<RunRecord[]> {
   return (await redis.lrange(`runs:${key}`, 0, -1)).map((s) => JSON.parse(s) as RunRecord);
 }
+
+/** Waits until job `id` is in one of `states`, then returns it as read after that (no stale fields). */
+export async function waitForJob(
+  queue: { getJobState(id: string): Promise<string>; getJob(id: string): Promise<import("bullmq").Job | undefined> },
+  id: string,
+  states: string[] = ["completed", "failed"],
+  timeoutMs = 20_000,
+): Promise<import("bullmq").Job> {
+  await waitFor(`job ${id} to be ${states.join("/")}`, async () => states.includes(await queue.getJobState(id)), timeoutMs);
+  const job = await queue.getJob(id);
+  if (!job) throw new Error(`job ${id} disappeared`);
+  return job;
+}

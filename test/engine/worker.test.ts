@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisServer } from "../support/redis.ts";
-import { runs, waitFor } from "./support.ts";
+import { runs, waitFor, waitForJob } from "./support.ts";
 import type { AttemptRecord } from "../../src/index.ts";
 
 const server = await RedisServer.start();
@@ -86,10 +86,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
   it("runs a task and keeps its result and history", async () => {
     await startWorker(2);
     const id = await producer.submit("test:Recorder", { key: "basic", value: { answer: 42 } });
-    const job = await waitFor("job completed", async () => {
-      const j = await producer.queue("small").getJob(id);
-      return j && (await j.isCompleted()) ? j : undefined;
-    });
+    const job = await waitForJob(producer.queue("small"), id, ["completed"]);
     assert.deepEqual(job.returnvalue, { answer: 42 });
     assert.equal(job.data.meta.history.length, 1);
     assert.equal(job.data.meta.history[0]?.outcome, "completed");
@@ -99,10 +96,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
 
   it("maxRetries 2 means exactly 3 executions, each error recorded", async () => {
     const id = await producer.submit("test:AlwaysFails", { key: "fails" });
-    const job = await waitFor("job failed", async () => {
-      const j = await producer.queue("small").getJob(id);
-      return j && (await j.isFailed()) ? j : undefined;
-    });
+    const job = await waitForJob(producer.queue("small"), id, ["failed"]);
     const r = await runs(redis, "fails");
     assert.deepEqual(r.map((x) => x.attempt), [1, 2, 3]);
     assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["BoomError", "BoomError", "BoomError"]);
@@ -111,35 +105,26 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
 
   it("hands the policy the real error object", async () => {
     const id = await producer.submit("test:Picky", { key: "picky", transientFailures: 2 });
-    const job = await waitFor("job failed", async () => {
-      const j = await producer.queue("small").getJob(id);
-      return j && (await j.isFailed()) ? j : undefined;
-    });
+    const job = await waitForJob(producer.queue("small"), id, ["failed"]);
     assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TransientError", "TransientError", "BoomError"]);
   });
 
   it("StopRetrying ends the task whatever the policy", async () => {
     const id = await producer.submit("test:Stops", { key: "stops" });
-    await waitFor("job failed", async () => (await producer.queue("small").getJob(id))?.isFailed());
+    await waitForJob(producer.queue("small"), id, ["failed"]);
     assert.equal((await runs(redis, "stops")).length, 1);
   });
 
   it("a timed-out attempt fails and is retried", async () => {
     const id = await producer.submit("test:Hangs", { key: "hangs" });
-    const job = await waitFor("job failed", async () => {
-      const j = await producer.queue("small").getJob(id);
-      return j && (await j.isFailed()) ? j : undefined;
-    });
+    const job = await waitForJob(producer.queue("small"), id, ["failed"]);
     assert.equal((await runs(redis, "hangs")).length, 2);
     assert.deepEqual(job.data.meta.history.map((h: AttemptRecord) => h.error?.type), ["TaskTimeoutError", "TaskTimeoutError"]);
   });
 
   it("children land in their own size queue at their own priority, with their parent", async () => {
     const id = await producer.submit("test:Spawner", { key: "spawn", children: 2 });
-    const job = await waitFor("spawner completed", async () => {
-      const j = await producer.queue("small").getJob(id);
-      return j && (await j.isCompleted()) ? j : undefined;
-    });
+    const job = await waitForJob(producer.queue("small"), id, ["completed"]);
     const childIds = (job.returnvalue as { children: string[] }).children;
     assert.equal(childIds.length, 2);
     for (const cid of childIds) {
