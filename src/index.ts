@@ -370,3 +370,11 @@ export {
   type BrokerStartupHook,
   type NamedHook,
 } from "./scheduler/index.ts";
+
+// Core domain tasks' building blocks that extensions use (tasks stream).
+export { depsOf, type TaskDeps } from "./db/task-deps.ts";
+export { noTransaction, unitsOfWork, type NoTransactionToken, type UnitsOfWork, type UnitsOfWorkToken } from "./db/outside-attempt.ts";
+export { resource, ResourceUnavailableError, type ResourceToken } from "./resources/token.ts";
+export { parseJdl, Jdl, JdlSyntaxError, type JdlValue } from "./logic/jobs/jdl.ts";
+export { optimizeJobs, OptimizeJobsTask, MAX_JOBS_PER_OPTIMIZER_TASK, type OptimizationResult } from "../tasks/jobs/optimize-jobs.ts";
+export { DiracxError } from "./errors.ts";

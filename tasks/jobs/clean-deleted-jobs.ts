@@ -12,7 +12,7 @@ import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
 import { JobStatus } from "../../src/logic/jobs/status.ts";
 import { removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
 import { defineSettings } from "../../src/settings.ts";
-import { depsOf, type TaskDeps } from "../deps.ts";
+import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
 
 export class JobCleaningSettings extends defineSettings(
   "DIRACX_TASKS_JOB_CLEANING_",

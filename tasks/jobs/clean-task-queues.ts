@@ -7,7 +7,7 @@ import { IntervalSchedule } from "../../src/engine/schedules.ts";
 import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
 import { JobStatus } from "../../src/logic/jobs/status.ts";
 import { recalculateTqSharesForEntity, removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
-import { depsOf, type TaskDeps } from "../deps.ts";
+import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
 
 const SCAN_CHUNK = 1000;
 

@@ -10,7 +10,7 @@ import { setJobStatuses } from "../../src/logic/jobs/set-job-statuses.ts";
 import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
 import { removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
 import { defineSettings } from "../../src/settings.ts";
-import { depsOf } from "../deps.ts";
+import { depsOf } from "../../src/db/task-deps.ts";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 export class DummyJobExecutorSettings extends defineSettings(

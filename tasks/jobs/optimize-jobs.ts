@@ -16,7 +16,7 @@ import { JobStatus } from "../../src/logic/jobs/status.ts";
 import { recalculateTqSharesForEntity } from "../../src/logic/task-queues/shares.ts";
 import { resource } from "../../src/resources/token.ts";
 import type { FindCompatiblePlatforms } from "../../src/resources/platforms.ts";
-import { depsOf, type TaskDeps } from "../deps.ts";
+import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 /** Jobs per optimiser task: a bulk submission becomes a few tasks, each one short transaction. */
@@ -98,7 +98,8 @@ function assess(row: JobRow, jdlText: string | undefined, storedLfns: readonly s
   const badLfn = lfns.find((l) => !l.startsWith(`/${vo}/`));
   if (badLfn) return fail(OptimizerMinorStatus.BadInputData, `LFN ${badLfn} is not under /${vo}/`);
 
-  const jobType = pick((ad) => ad.string("JobType"), (v) => v === "") ?? row.JobType ?? "User";
+  // The JDL's (default User, as the submission manifest has it), not the column default "user".
+  const jobType = pick((ad) => ad.string("JobType"), (v) => v === "") ?? "User";
   if (!ops.AllowedJobTypes.includes(jobType)) return fail(OptimizerMinorStatus.JobTypeNotAllowed(jobType), `allowed: ${ops.AllowedJobTypes.join(", ")}`);
 
   // JobScheduling: where and on what the job may run.

@@ -8,7 +8,7 @@ import type { JobDB } from "../../src/db/sql/job-db.ts";
 import { setJobStatuses, type JobStatusDeps } from "../../src/logic/jobs/set-job-statuses.ts";
 import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
 import { defineSettings } from "../../src/settings.ts";
-import { depsOf } from "../deps.ts";
+import { depsOf } from "../../src/db/task-deps.ts";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 export class StalledJobsSettings extends defineSettings(

@@ -11,7 +11,7 @@ import { openSandboxStore } from "../../src/sandbox/open.ts";
 import { s3KeyFromPfn } from "../../src/sandbox/pfn.ts";
 import { SandboxStoreSettings, type SandboxStoreSettingsValues } from "../../src/sandbox/settings.ts";
 import type { SandboxStore } from "../../src/sandbox/store.ts";
-import { depsOf } from "../deps.ts";
+import { depsOf } from "../../src/db/task-deps.ts";
 
 export interface CleanSandboxesOptions {
   settings: Pick<SandboxStoreSettingsValues, "seName" | "cleanBatchSize" | "cleanDeleteChunkSize" | "cleanMaxConcurrentDbDeletes">;

@@ -9,6 +9,8 @@ export interface MyComputeElementsTable {
   Capacity: number;
   SuccessRate: number;
   Enabled: boolean;
+  /** The VO whose pilots this CE runs (null: not assigned to a VO, so never used by the per-VO submitter). */
+  VO: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface MyPilotSubmissionsTable {
@@ -69,19 +71,36 @@ export class MyPilotDB extends BaseSQLDB<MyPilotDBSchema> {
         );
       },
     },
+    {
+      // Upstream's per-VO submitter had no way to tell which CEs serve a VO, so every VO
+      // submitted pilots to every CE.
+      scope: "gubbins",
+      version: 2,
+      name: "MyComputeElements.VO",
+      async up(db: Kysely<unknown>) {
+        await runScript(
+          db,
+          `
+          ALTER TABLE "MyComputeElements" ADD COLUMN "VO" varchar(64);
+          CREATE INDEX "MyComputeElementsVO" ON "MyComputeElements" ("VO");
+        `,
+        );
+      },
+    },
   ];
 
-  async addCe(name: string, capacity: number, successRate: number, enabled = true): Promise<void> {
+  async addCe(name: string, capacity: number, successRate: number, enabled = true, vo: string | null = null): Promise<void> {
     if (!(successRate >= 0 && successRate <= 1)) throw new InvalidQueryError(`success rate of CE ${name} must be within [0, 1] (got ${successRate})`);
-    await this.db.insertInto("MyComputeElements").values({ Name: name, Capacity: capacity, SuccessRate: successRate, Enabled: enabled }).execute();
+    await this.db.insertInto("MyComputeElements").values({ Name: name, Capacity: capacity, SuccessRate: successRate, Enabled: enabled, VO: vo }).execute();
   }
 
-  /** Enabled CEs with free slots (capacity minus submitted and running pilots). */
-  async getAvailableCes(): Promise<AvailableCe[]> {
+  /** Enabled CEs with free slots (capacity minus submitted and running pilots); only the VO's when `vo` is given. */
+  async getAvailableCes(vo?: string): Promise<AvailableCe[]> {
+    const voFilter = vo === undefined ? sql`` : sql`AND ce."VO" = ${vo}`;
     const res = await sql<{ Name: string; Capacity: number; SuccessRate: number; active: number }>`
       SELECT ce."Name", ce."Capacity", ce."SuccessRate",
              (SELECT count(*)::int FROM "MyPilotSubmissions" p WHERE p."CEName" = ce."Name" AND p."Status" IN ('submitted', 'running')) AS active
-      FROM "MyComputeElements" ce WHERE ce."Enabled" ORDER BY ce."Name"`.execute(this.db);
+      FROM "MyComputeElements" ce WHERE ce."Enabled" ${voFilter} ORDER BY ce."Name"`.execute(this.db);
     return res.rows
       .map((r) => ({ name: r.Name, capacity: r.Capacity, successRate: r.SuccessRate, availableSlots: r.Capacity - r.active }))
       .filter((ce) => ce.availableSlots > 0);
@@ -97,8 +116,11 @@ export class MyPilotDB extends BaseSQLDB<MyPilotDBSchema> {
     if (Number(r.numUpdatedRows) === 0) throw new NotFoundError(`pilot ${pilotId} not found in MyPilotSubmissions`);
   }
 
-  async getPilotsByStatus(status: MyPilotStatus): Promise<MyPilot[]> {
-    const rows = await this.db.selectFrom("MyPilotSubmissions").selectAll().where("Status", "=", status).orderBy("PilotID").execute();
+  /** Pilots in `status`; only those on the VO's CEs when `vo` is given. */
+  async getPilotsByStatus(status: MyPilotStatus, vo?: string): Promise<MyPilot[]> {
+    let q = this.db.selectFrom("MyPilotSubmissions").selectAll().where("Status", "=", status);
+    if (vo !== undefined) q = q.where("CEName", "in", this.db.selectFrom("MyComputeElements").select("Name").where("VO", "=", vo));
+    const rows = await q.orderBy("PilotID").execute();
     return rows.map((r) => ({ pilotId: r.PilotID, ceName: r.CEName, status: r.Status, submittedAt: r.SubmittedAt, updatedAt: r.UpdatedAt }));
   }
 

@@ -1,6 +1,6 @@
 // Typed access to a task's resolved dependencies, through the unit of work's own typing (which
 // knows what each token — SQL DB class, OS DB, settings, Config, resource — resolves to).
-import type { DependencySpec, ResolvedDeps } from "../src/db/unit-of-work.ts";
+import type { DependencySpec, ResolvedDeps } from "./unit-of-work.ts";
 
 export type TaskDeps<C extends { dependencies: DependencySpec }> = ResolvedDeps<C["dependencies"]>;
 
