@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { dlqCommand } from "./commands/dlq.ts";
+import { devCommand } from "./commands/dev.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 import { schedulerCommand } from "./commands/scheduler.ts";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(tasksCommand());
   program.addCommand(statusCommand());
+  program.addCommand(devCommand());
   return program;
 }
 

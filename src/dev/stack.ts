@@ -1,0 +1,236 @@
+import fs from "node:fs/promises";
+import path from "node:path";
+import { initDatabases } from "../db/init.ts";
+import { JobParametersDB } from "../db/os/job-parameters-db.ts";
+import { JOB_PARAMETERS_DB_NAME } from "../db/os/job-parameters.ts";
+import { dbUrlEnvVar } from "../db/sql/base.ts";
+import { closeAllEngines } from "../db/sql/engine.ts";
+import { JobDB } from "../db/sql/job-db.ts";
+import { TaskDB } from "../db/sql/task-db.ts";
+import { setDefaultProducer } from "../engine/context.ts";
+import { SIZES, type Size } from "../engine/priorities.ts";
+import { TaskWorker } from "../engine/worker.ts";
+import { createEngine } from "../engine/wiring.ts";
+import { DiracxError } from "../errors.ts";
+import { logger as rootLogger, type Logger } from "../logging.ts";
+import { getRegistry, loadRegistry, SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
+import { sandboxStoreEnvVar } from "../sandbox/settings.ts";
+import { envSuffix } from "../settings.ts";
+import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
+import { desiredFromConfig, periodicTasks } from "../scheduler/desired.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
+import { writeDemoConfig } from "./demo-config.ts";
+import { startRedisChild, type RedisChild } from "./redis-child.ts";
+import { queueDepth, type DevSnapshot } from "./summary.ts";
+import { DummyJobExecutorMonitorTask, DummyJobExecutorSettings } from "../../tasks/jobs/dummy-executor.ts";
+
+/** The dev stack could not start (the message says which part and why). */
+export class DevStackError extends DiracxError {}
+
+export const DEFAULT_DEV_DATA_DIR = ".diracx-dev";
+
+// The dummy job executor (tasks/jobs/dummy-executor.ts) stands in for pilots so demo jobs finish.
+export const dummyEnv = (field: "enabled" | "intervalSeconds"): string => DummyJobExecutorSettings.settingsPrefix + envSuffix(field);
+
+export const DEFAULT_CONCURRENCY: Readonly<Record<Size, number>> = { small: 4, medium: 2, large: 2 };
+
+export interface DevStackOptions {
+  /** Where Redis, PGlite, the demo configuration and the sandbox store keep their data. */
+  dataDir: string;
+  /** Deletes the data directory first. */
+  fresh?: boolean;
+  /** Demo jobs submitted at start (default 6; 0 for none). */
+  demoJobs?: number;
+  concurrency?: Partial<Record<Size, number>>;
+  /** How often the dummy executor monitor runs (default 2 s). */
+  dummyExecutorIntervalSeconds?: number;
+  /** The environment the stack reads and fills in (default: process.env, which the DB layer and settings read). */
+  env?: NodeJS.ProcessEnv;
+  /** Application root for the registry (default: DIRACX_APP_ROOT or the working directory). */
+  appRoot?: string;
+  /** Worker shutdown deadline in ms: running tasks get this long before they are put back (default 10 s). */
+  shutdownTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface DevStack {
+  readonly dataDir: string;
+  readonly redisUrl: string;
+  /** The pid of the redis-server child; undefined when DIRACX_TASKS_REDIS_URL named a running Redis. */
+  readonly redisPid: number | undefined;
+  /** The environment variables the stack filled in (those already set were left alone). */
+  readonly defaults: Readonly<Record<string, string>>;
+  readonly demoJobIds: readonly number[];
+  /** The dummy executor monitor's task id, or undefined when no such task is registered (jobs will not move). */
+  readonly dummyExecutorTask: string | undefined;
+  /** Whether that task is enabled (DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED; `dev` turns it on unless set). */
+  readonly dummyExecutorEnabled: boolean;
+  snapshot(): Promise<DevSnapshot>;
+  /** Stops the scheduler, drains the workers, closes the databases, stops the Redis child. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The variables the dev stack sets when they are not already set: one PGlite directory for
+ * every SQL DB (PGlite is one connection per process, so all DBs must share one URL — the
+ * unit of work then shares one transaction per URL), the SQL-backed job parameters store,
+ * the demo configuration, a directory sandbox store, and the dummy job executor.
+ */
+export function devDefaults(opts: { dataDir: string; sqlDbNames: readonly string[]; configFile: string; dummyExecutorIntervalSeconds: number; env: NodeJS.ProcessEnv }): Record<string, string> {
+  const { env } = opts;
+  const dataDir = path.resolve(opts.dataDir);
+  const out: Record<string, string> = {};
+  const set = (name: string, value: string): void => {
+    if (!env[name]?.trim()) out[name] = value;
+  };
+  const dbUrl = `pglite://${path.join(dataDir, "db")}`;
+  for (const name of new Set([...opts.sqlDbNames, JOB_PARAMETERS_DB_NAME])) set(dbUrlEnvVar(name), dbUrl);
+  set("DIRACX_CONFIG_BACKEND_URL", opts.configFile);
+  if (!env[sandboxStoreEnvVar("bucketName")]?.trim()) set(sandboxStoreEnvVar("directory"), path.join(dataDir, "sandboxes"));
+  set(dummyEnv("enabled"), "true");
+  set(dummyEnv("intervalSeconds"), String(opts.dummyExecutorIntervalSeconds));
+  return out;
+}
+
+/**
+ * Starts the whole system in this process: Redis (a child `redis-server` unless
+ * DIRACX_TASKS_REDIS_URL is set), migrated PGlite databases, the scheduler, one worker per
+ * size, and submits the demo jobs. Everything runs in one process because PGlite cannot
+ * be shared between processes.
+ */
+export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
+  const env = opts.env ?? process.env;
+  const log = (opts.logger ?? rootLogger).child({ component: "dev" });
+  const dataDir = path.resolve(opts.dataDir);
+  if (opts.fresh) await fs.rm(dataDir, { recursive: true, force: true });
+  await fs.mkdir(dataDir, { recursive: true });
+
+  // Undo what was started if a later step fails, in reverse order.
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const unwind = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, "cleanup step failed");
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    let redisChild: RedisChild | undefined;
+    let redisUrl = env.DIRACX_TASKS_REDIS_URL?.trim();
+    if (!redisUrl) {
+      // Signals are ours to handle: Redis must outlive the workers that hand their jobs back.
+      redisChild = await startRedisChild({ dataDir: path.join(dataDir, "redis"), stopOnSignals: false, ...(opts.logger ? { logger: opts.logger } : {}) });
+      cleanups.push(() => redisChild!.stop());
+      redisUrl = redisChild.url;
+      env.DIRACX_TASKS_REDIS_URL = redisUrl;
+    }
+
+    const registry: Registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
+    const configFile = await writeDemoConfig(dataDir);
+    const defaults = devDefaults({
+      dataDir,
+      sqlDbNames: registry.active(SQL_DBS_GROUP).map((e) => e.name),
+      configFile,
+      dummyExecutorIntervalSeconds: opts.dummyExecutorIntervalSeconds ?? 2,
+      env,
+    });
+    Object.assign(env, defaults);
+    cleanups.push(() => closeAllEngines());
+
+    const migrated = await initDatabases(registry, { env });
+    // The SQL-backed job parameters store is not a `diracx.dbs.sql` entry: create its table too.
+    const jobParameters = JobParametersDB.open(env);
+    await jobParameters.createIndexTemplate();
+    await jobParameters.close?.();
+    log.info({ databases: migrated.map((m) => m.className) }, "databases ready");
+
+    const engine = await createEngine({ env, redisUrl, watchConfig: true, ...(opts.appRoot ? { appRoot: opts.appRoot } : {}) });
+    cleanups.push(() => engine.close());
+    const { tasks, producer, config } = engine;
+    if (!config) throw new DevStackError("the engine has no configuration although DIRACX_CONFIG_BACKEND_URL is set");
+    // Code outside a task (demo submissions, an embedding caller) submits through the same producer.
+    setDefaultProducer(producer);
+    cleanups.push(() => setDefaultProducer(undefined));
+
+    const periodic = periodicTasks(tasks);
+    // Found by class name, so an extension's replacement (same name, its own group entry) counts too.
+    const dummy = periodic.find((t) => t.taskId.endsWith(`:${DummyJobExecutorMonitorTask.name}`));
+    const dummyExecutorTask = dummy?.taskId;
+    if (!dummy) log.warn(`no ${DummyJobExecutorMonitorTask.name} is registered: demo jobs will stay Received`);
+    else if (!dummy.enabled) log.warn(`${dummyEnv("enabled")} is false: demo jobs will stay Received`);
+
+    const scheduler = new Scheduler({
+      redis: engine.redis,
+      desired: desiredFromConfig(periodic, config),
+      onConfigChange: (listener) => config.onChange(() => listener()),
+      hooks: await loadBrokerStartupHooks(engine.registry),
+      countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    await scheduler.start();
+    cleanups.push(() => scheduler.stop());
+
+    const workers = SIZES.map(
+      (size) =>
+        new TaskWorker({
+          size,
+          concurrency: opts.concurrency?.[size] ?? DEFAULT_CONCURRENCY[size],
+          connection: redisUrl,
+          registry: tasks,
+          submitter: producer,
+          openUnitOfWork: engine.openUnitOfWork,
+          lockManager: engine.lockManager,
+          ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+          ...(opts.logger ? { logger: opts.logger } : {}),
+        }),
+    );
+    // Closed together: each gets the deadline to finish its running tasks.
+    cleanups.push(() => Promise.all(workers.map((w) => w.close(opts.shutdownTimeoutMs ?? 10_000))).then(() => undefined));
+    await Promise.all(workers.map((w) => w.start()));
+
+    const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
+    log.info({ jobs: demoJobIds }, "demo jobs submitted");
+
+    const queues = SIZES.map((size) => [size, producer.queue(size)] as const);
+    const jobDB = JobDB.fromEnv<JobDB>(env);
+    let stopping: Promise<void> | undefined;
+
+    return {
+      dataDir,
+      redisUrl,
+      redisPid: redisChild?.pid,
+      defaults,
+      demoJobIds,
+      dummyExecutorTask,
+      dummyExecutorEnabled: dummy?.enabled ?? false,
+      async snapshot(): Promise<DevSnapshot> {
+        const [depths, all, demo] = await Promise.all([
+          Promise.all(queues.map(([size, q]) => queueDepth(size, q))),
+          jobDB.summary(["Status"]),
+          demoJobIds.length
+            ? jobDB.summary(["Status"], [{ parameter: "JobID", operator: "in", values: [...demoJobIds] }])
+            : Promise.resolve([]),
+        ]);
+        const byStatus = (rows: Record<string, unknown>[]): Record<string, number> =>
+          Object.fromEntries(rows.map((r) => [String(r.Status), Number(r.count)]));
+        const demoByStatus = byStatus(demo);
+        return {
+          queues: depths,
+          jobsByStatus: byStatus(all),
+          demo: { total: demoJobIds.length, done: demoByStatus.Done ?? 0, byStatus: demoByStatus },
+        };
+      },
+      stop(): Promise<void> {
+        return (stopping ??= unwind());
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
