@@ -83,12 +83,15 @@ export function defineSettings<S extends z.ZodObject>(prefix: string, schema: S)
         const parsed = schema.safeParse(raw);
         if (parsed.success) return Object.freeze(new this(parsed.data));
         for (const issue of parsed.error.issues) {
-          const field = String(issue.path[0] ?? "");
+          const [first, ...rest] = issue.path.map(String);
+          const field = first ?? "";
           const name = fields.includes(field) ? envOf(field) : prefix + "*";
+          // A JSON-valued variable names the key inside it that is wrong.
+          const where = rest.length ? ` (at ${rest.join(".")})` : "";
           problems.push(
             raw[field] === undefined && issue.code === "invalid_type"
               ? `${name} is required but not set`
-              : `${name}: ${issue.message.replace(/^Invalid input: /, "")}`,
+              : `${name}${where}: ${issue.message.replace(/^Invalid input: /, "")}`,
           );
         }
       }
@@ -144,7 +147,7 @@ function coerce(value: string, schema: z.ZodType): Coerced {
       try {
         return { ok: true, value: JSON.parse(v) };
       } catch {
-        return { ok: false, problem: `expected JSON (${kind})` };
+        return { ok: false, problem: `expected a JSON ${kind === "record" ? "object" : kind}` };
       }
     }
     default:
@@ -161,6 +164,12 @@ export class TasksSettings extends defineSettings(
       .string()
       .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
       .default("redis://localhost:6379"),
+    /**
+     * A separate tasks configuration file (top level `common` / `vo-overrides`), for
+     * installations whose configuration document is shared with DiracX's Python services,
+     * which refuse an unknown top-level `Tasks` section.
+     */
+    config: z.string().min(1, "must not be empty").optional(),
   }),
 ) {}
 

@@ -1,6 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { callCommand } from "./commands/call.ts";
+import { dbCommand } from "./commands/db.ts";
+import { dlqCommand } from "./commands/dlq.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
+import { locksCommand } from "./commands/locks.ts";
+import { schedulerCommand } from "./commands/scheduler.ts";
+import { schedulesCommand } from "./commands/schedules.ts";
 import { statusCommand } from "./commands/status.ts";
 import { submitCommand } from "./commands/submit.ts";
 import { tasksCommand } from "./commands/tasks.ts";
@@ -13,6 +18,11 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(entrypointsCommand());
+  program.addCommand(locksCommand());
+  program.addCommand(dbCommand());
+  program.addCommand(schedulerCommand());
+  program.addCommand(schedulesCommand());
+  program.addCommand(dlqCommand());
   program.addCommand(callCommand());
   program.addCommand(submitCommand());
   program.addCommand(workerCommand());

@@ -10,7 +10,9 @@ import { TasksConfigSchema } from "./tasks-config.ts";
  * pass through untouched (objects are `loose`) rather than being refused: refusing them
  * would make a config that DiracX accepts stop the task system. The fields we do read are
  * typed and validated, and the `Tasks` section, which only this system reads, is strict so
- * that typos are refused with their path.
+ * that typos are refused with their path. (DiracX's own schema forbids unknown top-level keys,
+ * so a document also read by the Python services cannot carry `Tasks`: such installations use
+ * the separate DIRACX_TASKS_CONFIG file.)
  */
 
 /** `Registry.<vo>.Users.<sub>` */
@@ -116,10 +118,10 @@ export type UserConfig = z.output<typeof UserConfigSchema>;
 export type OperationsConfig = z.output<typeof OperationsConfigSchema>;
 
 /**
- * A schema for the configuration: core's, or an extension's that extends it
- * (the active `diracx` → `config` entry point).
+ * A schema for a configuration document: core's, an extension's that extends it (the active
+ * `diracx` → `config` entry point), or the separate tasks configuration file's.
  */
-export type ConfigSchemaType<C extends DiracxConfig = DiracxConfig> = z.ZodType<C, unknown>;
+export type ConfigSchemaType<C = DiracxConfig> = z.ZodType<C, unknown>;
 
 /** The VOs this installation serves, in document order. */
 export function listVOs(config: DiracxConfig): string[] {

@@ -5,9 +5,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { logger } from "../logging.ts";
-import { ConfigBackendSettings, type Env } from "../settings.ts";
+import { ConfigBackendSettings, TasksSettings, type Env } from "../settings.ts";
 import { ConfigError, formatZodIssues } from "./errors.ts";
 import { ConfigSchema, type ConfigSchemaType, type DiracxConfig } from "./schema.ts";
+import { TasksConfigSchema, type TasksConfig } from "./tasks-config.ts";
 
 export { ConfigError } from "./errors.ts";
 export { Config, configToken, isConfigToken, type ConfigToken, type ResolvedConfig } from "./token.ts";
@@ -62,7 +63,7 @@ export function resolveConfigLocation(location: string, origin = "configuration 
 }
 
 /** Parse and validate a configuration text; `ConfigError` names the file and the key path. */
-export function parseConfig<C extends DiracxConfig>(text: string, schema: ConfigSchemaType<C>, file?: string): C {
+export function parseConfig<C>(text: string, schema: ConfigSchemaType<C>, file?: string): C {
   const doc = YAML.parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
@@ -74,7 +75,7 @@ export function parseConfig<C extends DiracxConfig>(text: string, schema: Config
   }
   const data: unknown = doc.toJS();
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    throw new ConfigError(["the document must be a mapping (Registry, Operations, Resources, …)"], { file });
+    throw new ConfigError(["the document must be a mapping"], { file });
   }
   const result = schema.safeParse(data);
   if (!result.success) throw new ConfigError(formatZodIssues(result.error.issues), { file });
@@ -88,7 +89,7 @@ export function parseConfig<C extends DiracxConfig>(text: string, schema: Config
  *
  * A watching source keeps the process alive until `close()`.
  */
-export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
+export class ConfigSource<C = DiracxConfig> {
   readonly file: string;
   readonly schema: ConfigSchemaType<C>;
   #config: C;
@@ -117,18 +118,23 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
    * From `DIRACX_CONFIG_BACKEND_URL`, validated by the active `diracx` → `config` entry point
    * (core's `ConfigSchema`, or the extension's schema that extends it).
    */
-  static async fromEnv(registry: ConfigRegistry, env: Env = process.env, opts: ConfigSourceOptions = {}): Promise<ConfigSource> {
+  static async fromEnv<C extends DiracxConfig = DiracxConfig>(
+    registry: ConfigRegistry,
+    env: Env = process.env,
+    opts: ConfigSourceOptions = {},
+  ): Promise<ConfigSource<C>> {
     const settings = ConfigBackendSettings.fromEnv(env);
     const schema = await registry.loadActive<unknown>("diracx", "config");
     if (!isZodSchema(schema)) {
       throw new ConfigError(["the active 'diracx' → 'config' entry point does not export a zod schema"]);
     }
     const file = resolveConfigLocation(settings.backendUrl, "DIRACX_CONFIG_BACKEND_URL");
-    return ConfigSource.#open(file, schema as ConfigSchemaType, { pollIntervalMs: settings.pollIntervalSeconds * 1000, ...opts });
+    // `C` is the caller's word for what the active entry produces (e.g. GubbinsConfig).
+    return ConfigSource.#open(file, schema as ConfigSchemaType<C>, { pollIntervalMs: settings.pollIntervalSeconds * 1000, ...opts });
   }
 
   /** From a file, directory or `file://` URL (see `resolveConfigLocation`). */
-  static async fromPath<C extends DiracxConfig = DiracxConfig>(
+  static async fromPath<C = DiracxConfig>(
     location: string,
     schema: ConfigSchemaType<C> = ConfigSchema as unknown as ConfigSchemaType<C>,
     opts: ConfigSourceOptions = {},
@@ -136,7 +142,7 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
     return ConfigSource.#open(resolveConfigLocation(location), schema, opts);
   }
 
-  static async #open<C extends DiracxConfig>(file: string, schema: ConfigSchemaType<C>, opts: ConfigSourceOptions): Promise<ConfigSource<C>> {
+  static async #open<C>(file: string, schema: ConfigSchemaType<C>, opts: ConfigSourceOptions): Promise<ConfigSource<C>> {
     let text: string;
     try {
       text = await fsp.readFile(file, "utf8");
@@ -275,6 +281,58 @@ export class ConfigSource<C extends DiracxConfig = DiracxConfig> {
         trigger();
       }
     }, pollIntervalMs);
+  }
+}
+
+/**
+ * The tasks configuration, kept current. It comes from the file `DIRACX_TASKS_CONFIG` when
+ * that is set (validated and hot-reloaded like the main document), else from the `Tasks`
+ * section of the DiracX configuration. Setting both is refused at start: one of them would
+ * be silently ignored.
+ */
+export class TasksConfigSource {
+  readonly file: string | undefined;
+  #own: ConfigSource<TasksConfig> | undefined;
+  #config: ConfigSource<DiracxConfig>;
+
+  private constructor(config: ConfigSource<DiracxConfig>, own: ConfigSource<TasksConfig> | undefined) {
+    this.#config = config;
+    this.#own = own;
+    this.file = own?.file;
+  }
+
+  static async fromEnv(config: ConfigSource<DiracxConfig>, env: Env = process.env, opts: ConfigSourceOptions = {}): Promise<TasksConfigSource> {
+    const file = TasksSettings.fromEnv(env).config;
+    if (file === undefined) return new TasksConfigSource(config, undefined);
+    const own = await ConfigSource.fromPath(resolveConfigLocation(file, "DIRACX_TASKS_CONFIG"), TasksConfigSchema, opts);
+    if (config.current().Tasks !== undefined) {
+      own.close();
+      throw new ConfigError([`Tasks: also configured by DIRACX_TASKS_CONFIG (${own.file}); keep one of them`], { file: config.file });
+    }
+    return new TasksConfigSource(config, own);
+  }
+
+  /** The tasks configuration in force; `undefined` when none is configured (code defaults apply). */
+  current(): TasksConfig | undefined {
+    return this.#own ? this.#own.current() : this.#config.current().Tasks;
+  }
+
+  /** Called when the tasks configuration changed (not on changes elsewhere in the document). */
+  onChange(listener: (tasks: TasksConfig | undefined, previous: TasksConfig | undefined) => void): () => void {
+    if (this.#own) return this.#own.onChange(listener);
+    return this.#config.onChange((config, previous) => {
+      if (JSON.stringify(config.Tasks) !== JSON.stringify(previous.Tasks)) listener(config.Tasks, previous.Tasks);
+    });
+  }
+
+  /** Rejected changes of the tasks configuration's own file, or of the main document. */
+  onError(listener: ConfigErrorListener): () => void {
+    return (this.#own ?? this.#config).onError(listener);
+  }
+
+  /** Stops watching the tasks file (the main configuration source is the caller's to close). */
+  close(): void {
+    this.#own?.close();
   }
 }
 

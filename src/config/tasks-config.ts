@@ -4,10 +4,12 @@ import { z } from "zod";
 import { formatKeyPath } from "./errors.ts";
 
 /*
- * The tasks configuration: operator overrides of what task classes declare in code, read from
- * the `Tasks` section of the DiracX configuration document. Living in that document (rather
- * than a second file) means one source, one validation at start and one hot-reload path: the
- * scheduler and the workers see a new `Tasks` section through `ConfigSource.onChange`.
+ * The tasks configuration: operator overrides of what task classes declare in code. It is the
+ * `Tasks` section of the DiracX configuration document, or — because DiracX's Python services
+ * refuse unknown top-level keys in a document they share — a separate file named by
+ * `DIRACX_TASKS_CONFIG` with the same content at its top level (see TasksConfigSource). Either
+ * way it is validated at start and hot-reloaded, and consumers see changes through
+ * `TasksConfigSource.onChange`.
  *
  *   Tasks:
  *     common:                       # every VO

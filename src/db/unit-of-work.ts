@@ -1,4 +1,5 @@
 import type { ControlledTransaction } from "kysely";
+import { isConfigToken, type ConfigToken } from "../config/token.ts";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
 import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
@@ -25,6 +26,8 @@ export interface DependencyContext {
   env: Env;
   /** Called after commit / rollback, for tokens holding resources (e.g. OS DB sessions). */
   onFinish(cb: (outcome: "commit" | "rollback") => Promise<void> | void): void;
+  /** The unit's transaction on a URL (opened if needed), for tokens backed by SQL (the embedded JobParametersDB). */
+  sqlTransaction(url: string): Promise<ControlledTransaction<unknown>>;
 }
 
 /**
@@ -42,12 +45,14 @@ export interface SettingsToken<T = unknown> {
   fromEnv(env?: Env): T;
 }
 
-export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken;
+export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken | ConfigToken;
 export type DependencySpec = Record<string, DependencyToken>;
 
 /** The instance type each token resolves to. */
 export type ResolvedDeps<S extends DependencySpec> = {
-  [K in keyof S]: S[K] extends SQLDBClass<infer T>
+  [K in keyof S]: S[K] extends ConfigToken<infer C>
+    ? C
+    : S[K] extends SQLDBClass<infer T>
     ? T
     : S[K] extends CustomToken<infer T>
       ? T
@@ -76,9 +81,11 @@ function isSqlDbToken(t: DependencyToken): t is SQLDBClass<unknown> {
   return typeof t === "function" && typeof (t as SQLDBClass).dbName === "string" && Array.isArray((t as SQLDBClass).migrations) && (t as SQLDBClass).dbName !== "";
 }
 function isCustomToken(t: DependencyToken): t is CustomToken {
+  if (isConfigToken(t)) return false;
   return typeof (t as CustomToken).resolveDependency === "function";
 }
 function isSettingsToken(t: DependencyToken): t is SettingsToken {
+  if (isConfigToken(t)) return false;
   return typeof (t as SettingsToken).fromEnv === "function";
 }
 
@@ -147,21 +154,27 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
     }
   };
 
-  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb) };
+  const sqlTransaction = async (url: string): Promise<ControlledTransaction<unknown>> => {
+    let trx = transactions.get(url);
+    if (!trx) {
+      trx = await getEngine(url).startTransaction().execute();
+      transactions.set(url, trx);
+    }
+    return trx;
+  };
+  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb), sqlTransaction };
   const deps: Record<string, unknown> = {};
   try {
     for (const [key, token] of Object.entries(spec)) {
-      if (isCustomToken(token)) {
+      if (isConfigToken(token)) {
+        // One snapshot per unit of work: an attempt never sees two configurations.
+        if (!opts.config) throw new MissingDependencyError(`dependency '${key}' needs the DiracX configuration but no configuration source was given (DIRACX_CONFIG_BACKEND_URL)`);
+        deps[key] = opts.config.current();
+      } else if (isCustomToken(token)) {
         deps[key] = await token.resolveDependency(ctx);
       } else if (isSqlDbToken(token)) {
         const cls = await resolveSqlDbClass(token, opts.registry);
-        const url = dbUrlFromEnv(cls.dbName, env);
-        let trx = transactions.get(url);
-        if (!trx) {
-          trx = await getEngine(url).startTransaction().execute();
-          transactions.set(url, trx);
-        }
-        deps[key] = new cls(trx);
+        deps[key] = new cls(await sqlTransaction(dbUrlFromEnv(cls.dbName, env)));
       } else if (isSettingsToken(token)) {
         deps[key] = token.fromEnv(env);
       } else {

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { DependencySpec, ResolvedDeps } from "./ports.ts";
+import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout.ts";
 import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
 
 /** What `execute(ctx)` receives. */
@@ -19,6 +20,10 @@ export interface TaskContext<D extends DependencySpec = DependencySpec> {
   readonly lockLost: { readonly lost: boolean; readonly keys: readonly string[] };
   /** Submits another task as a child of this one (its own priority and size). */
   schedule(task: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions): Promise<string>;
+  /** Fan-out/fan-in: children in their own queues, `callback` once after every child finished (fanout.ts). */
+  spawnWithCallback(children: readonly object[], callback: object, opts?: SpawnOptions): Promise<FanoutHandle>;
+  /** In a fan-out callback: every child's outcome (result or error), in spawn order; [] elsewhere. */
+  childOutcomes(): Promise<ChildOutcome[]>;
 }
 
 interface Binding {

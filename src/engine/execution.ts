@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { TaskContext } from "./context.ts";
 import { withProducer } from "./context.ts";
+import { spawnWithCallbackHere, type ChildOutcome } from "./fanout.ts";
 import type { Limits } from "../config/tasks-config.ts";
 import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
 import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
@@ -34,6 +35,8 @@ export interface AttemptInput {
   shutdownSignal?: AbortSignal;
   /** Called right before execute (the `call --debugger before` hook). */
   beforeExecute?: () => void | Promise<void>;
+  /** Set by the worker for fan-out callbacks (fanout.ts). */
+  childOutcomes?: () => Promise<ChildOutcome[]>;
 }
 
 export type AttemptOutcome =
@@ -113,6 +116,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
       attempt: input.attempt,
       lockLost,
       schedule: (child: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions) => withProducer(input.submitter, () => child.schedule(opts), input.taskId),
+      spawnWithCallback: (children, callback, opts) => withProducer(input.submitter, () => spawnWithCallbackHere(children, callback, opts), input.taskId),
+      childOutcomes: input.childOutcomes ?? (async () => []),
     };
     await input.beforeExecute?.();
     const aborted = new Promise<never>((_, reject) => {

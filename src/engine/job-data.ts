@@ -10,7 +10,7 @@ export interface AttemptRecord {
   startedAt: number;
   durationMs: number;
   outcome: "completed" | "failed" | "requeued";
-  error?: { type: string; message: string };
+  error?: { type: string; message: string; stack?: string };
 }
 
 export interface TaskJobMeta {
@@ -36,7 +36,12 @@ export function appendHistory(meta: TaskJobMeta, rec: AttemptRecord): TaskJobMet
   return { ...meta, history: history.slice(-MAX_HISTORY) };
 }
 
-export function errorRecord(err: unknown): { type: string; message: string } {
-  if (err instanceof Error) return { type: err.name || err.constructor.name, message: err.message };
+/** Stacks are kept (bounded) because the dead-letter queue stores every attempt's stack. */
+const MAX_STACK_CHARS = 4_000;
+
+export function errorRecord(err: unknown): { type: string; message: string; stack?: string } {
+  if (err instanceof Error) {
+    return { type: err.name || err.constructor.name, message: err.message, ...(err.stack ? { stack: err.stack.slice(0, MAX_STACK_CHARS) } : {}) };
+  }
   return { type: typeof err, message: String(err) };
 }

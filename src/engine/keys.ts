@@ -16,3 +16,10 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
 export function lockOwnerId(jobId: string, token: string): string {
   return `task:${jobId}:${token}`;
 }
+
+/**
+ * Dead-letter outbox (src/engine/dead-letter.ts): a hash of entries not yet
+ * committed to TaskDB, so a final failure survives a database outage and a
+ * worker restart.
+ */
+export const DLQ_OUTBOX_KEY = "diracx:engine:dlq-outbox";

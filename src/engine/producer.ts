@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Queue, type JobsOptions } from "bullmq";
+import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { connectBroker } from "./connection.ts";
+import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX } from "./keys.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Size } from "./priorities.ts";
@@ -41,6 +42,13 @@ export interface ProducerOptions {
   retention?: Retention;
 }
 
+export interface PreparedJob {
+  size: Size;
+  name: string;
+  data: TaskJobData;
+  opts: JobsOptions;
+}
+
 export interface BulkItem {
   task: string | TaskClass;
   args: unknown;
@@ -62,10 +70,11 @@ export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<
  */
 export class Producer implements TaskSubmitter {
   readonly registry: TaskRegistry;
-  private readonly connection: Redis;
+  readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readonly queues = new Map<Size, Queue>();
   private readonly retention: Retention;
+  private flowProducer: FlowProducer | undefined;
 
   constructor(opts: ProducerOptions) {
     this.registry = opts.registry;
@@ -110,7 +119,19 @@ export class Producer implements TaskSubmitter {
     return prepared.map((p) => p.opts.jobId as string);
   }
 
-  private prepare(item: BulkItem): { size: Size; name: string; data: TaskJobData; opts: JobsOptions } {
+  /** The FlowProducer fan-out groups are submitted through (src/engine/fanout.ts). */
+  flows(): FlowProducer {
+    this.flowProducer ??= new FlowProducer({ connection: this.connection, prefix: BULL_PREFIX });
+    return this.flowProducer;
+  }
+
+  /** Fan-out/fan-in: children in their own queues, `callback` once all have finished (see fanout.ts). */
+  async spawnWithCallback(children: readonly object[], callback: object, opts: SpawnOptions = {}): Promise<FanoutHandle> {
+    return spawnWithCallback(this, children, callback, opts);
+  }
+
+  /** Validated job (name, data, options, size) for one task; shared by submit, bulk and flows. */
+  prepare(item: BulkItem): PreparedJob {
     const { id, cls } = this.registry.resolve(item.task);
     const args = validateArgs(id, cls, item.args);
     const o = item.opts ?? {};
@@ -125,7 +146,7 @@ export class Producer implements TaskSubmitter {
     };
     const priority = bullmqPriority(cls.priority);
     const opts: JobsOptions = {
-      jobId: randomUUID(),
+      jobId: o.taskId ?? randomUUID(),
       ...(priority !== undefined ? { priority } : {}),
       ...(delay > 0 ? { delay: Math.round(delay) } : {}),
       // Retries are decided by the task's policy through the worker's custom
@@ -139,6 +160,8 @@ export class Producer implements TaskSubmitter {
   }
 
   async close(): Promise<void> {
+    await this.flowProducer?.close();
+    this.flowProducer = undefined;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
     if (this.ownsConnection) this.connection.disconnect();

@@ -4,7 +4,9 @@ import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
 import { connectBroker } from "./connection.ts";
+import { deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import { runAttempt } from "./execution.ts";
+import { fanoutAttemptHooks } from "./fanout.ts";
 import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import { metrics } from "./metrics.ts";
@@ -61,6 +63,8 @@ export interface TaskWorkerOptions {
   limitsFor?: LimitsResolver;
   timings?: Partial<WorkerTimings>;
   logger?: Logger;
+  /** Copies dead letters from the Redis outbox into TaskDB (started and stopped with the worker). */
+  deadLetters?: DeadLetterDrainer;
 }
 
 /**
@@ -97,6 +101,8 @@ export class TaskWorker {
       autorun: false,
       settings: { backoffStrategy: makeBackoffStrategy(opts.registry) },
     });
+    // dead-letter hook: tasks BullMQ fails itself after their workers died too often
+    deadLetterStalledFailures(this.worker, this.connection, (name) => opts.registry.has(name) && opts.registry.get(name).dlqEligible, opts.deadLetters, this.log);
     this.worker.on("error", (err) => {
       this.setReady(false);
       this.log.warn({ err: err.message }, "broker error; reconnecting");
@@ -110,6 +116,7 @@ export class TaskWorker {
   async start(): Promise<void> {
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, "worker loop stopped"));
     await this.worker.waitUntilReady();
+    this.opts.deadLetters?.start();
     this.setReady(true);
     this.log.info({ concurrency: this.opts.concurrency }, "worker started");
   }
@@ -148,6 +155,7 @@ export class TaskWorker {
     } finally {
       clearTimeout(timer);
       this.shutdown.abort();
+      await this.opts.deadLetters?.stop();
       if (this.ownsConnection) this.connection.disconnect();
     }
   }
@@ -156,7 +164,9 @@ export class TaskWorker {
     const { registry } = this.opts;
     if (!registry.has(job.name)) {
       // Nothing can run it here; fail it visibly rather than drop it.
-      throw new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
+      const err = new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
+      await onFinalFailure(this.connection, job, job.attemptsMade + 1, err, true, this.opts.deadLetters); // dead-letter hook: kept for resubmission once deployed
+      throw err;
     }
     const cls = registry.get(job.name);
     const attempt = job.attemptsMade + 1;
@@ -185,6 +195,7 @@ export class TaskWorker {
       skipLimiters: false,
       ...(this.opts.limitsFor ? { limitsFor: this.opts.limitsFor } : {}),
       shutdownSignal: this.shutdown.signal,
+      ...fanoutAttemptHooks(job, this.connection), // fan-out hook: ctx.childOutcomes(), requireAllSuccess
     });
     const seconds = outcome.durationMs / 1000;
     switch (outcome.kind) {
@@ -193,6 +204,7 @@ export class TaskWorker {
         metrics.completed.inc(labels);
         metrics.duration.observe({ ...labels, outcome: "completed" }, seconds);
         log.info({ durationMs: Math.round(outcome.durationMs) }, "task completed");
+        await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
         return outcome.value ?? null;
       }
       case "deferred": {
@@ -223,6 +235,7 @@ export class TaskWorker {
         (willRetry ? metrics.retried : metrics.failed).inc(labels);
         metrics.duration.observe({ ...labels, outcome: "failed" }, seconds);
         log[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
+        if (!willRetry) await onFinalFailure(this.connection, job, attempt, error, cls.dlqEligible, this.opts.deadLetters); // dead-letter hook
         // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
         throw error instanceof Error ? error : new Error(String(error));
       }

@@ -3,7 +3,6 @@ export type { KeyPart, RateLimitOptions, ConcurrencyLimitOptions } from "./lock.
 export { LockManager } from "./manager.ts";
 export type { AcquireOptions, AcquireResult, HeldLocks, HolderInfo, LockHolder, LockInfo } from "./manager.ts";
 export { LockContentionError, LockDefinitionError, LockLostError } from "./errors.ts";
-export { registerLockObjectType, assertLockObjectType, lockObjectTypes, LockObjectTypeError } from "./object-types.ts";
 export type { LockKind, KeyFamily } from "./keys.ts";
 export { withLocks, contentionDelayMs, DEFAULT_LOCK_TTL_MS } from "./session.ts";
 export type { HoldLocksOptions } from "./session.ts";

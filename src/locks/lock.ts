@@ -142,9 +142,9 @@ export class RateLimiter extends Limiter {
     return this.windowSeconds === undefined ? undefined : Math.round(this.windowSeconds * 1000);
   }
 
-  /** A copy with the limit from configuration; `limit: undefined` disables it. */
+  /** A copy with the limit from configuration (window and permits kept unless given); `limit: undefined` disables it. */
   withLimit(options: RateLimitOptions): RateLimiter {
-    return new RateLimiter(this.objectType, ...this.keyParts, { permits: this.permits, ...options });
+    return new RateLimiter(this.objectType, ...this.keyParts, { windowSeconds: this.windowSeconds, permits: this.permits, ...options });
   }
 }
 

@@ -1,7 +1,7 @@
 import { EntryPointError } from "./errors.ts";
 import { CORE_GROUP, isDeclaration, TASK_GROUP_PREFIX } from "./groups.ts";
 import { parseEntryValue } from "./entry-value.ts";
-import type { RankedPackage } from "./priority.ts";
+import type { PackageManifest } from "./manifest.ts";
 
 /** One declared entry point. `active`: it is the first for its name in its group, so it wins. */
 export interface EntryPoint {
@@ -25,9 +25,9 @@ function checkGroupName(group: string): string | undefined {
  * order, validating every value's syntax now so a malformed one fails at start-up, before
  * anything is imported.
  */
-export function collectEntryPoints(packages: readonly RankedPackage[]): Map<string, EntryPoint[]> {
+export function collectEntryPoints(packages: readonly PackageManifest[]): Map<string, EntryPoint[]> {
   const byGroup = new Map<string, EntryPoint[]>();
-  for (const { manifest } of packages) {
+  for (const manifest of packages) {
     for (const [group, entries] of Object.entries(manifest.diracx?.entryPoints ?? {})) {
       const list = byGroup.get(group) ?? [];
       byGroup.set(group, list);

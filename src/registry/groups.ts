@@ -7,6 +7,7 @@ export const SQL_DBS_GROUP = "diracx.dbs.sql";
 export const OS_DBS_GROUP = "diracx.dbs.os";
 export const LOCK_OBJECT_TYPES_GROUP = "diracx.lock_object_types";
 export const TASK_GROUP_PREFIX = "diracx.tasks.";
+export const BROKER_STARTUP_GROUP = "diracx.broker_startup";
 /** The entry in group `diracx` that names an extension; a declaration, not a module. */
 export const EXTENSION_ENTRY = "extension";
 /** The name core declares for itself under `diracx` → `extension`. */
@@ -24,7 +25,7 @@ export interface GroupInfo {
 }
 
 /** Groups the task system itself reads: documented even before any package declares an entry. */
-export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP];
+export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP, BROKER_STARTUP_GROUP];
 
 export function isTaskGroup(group: string): boolean {
   return group.startsWith(TASK_GROUP_PREFIX) && group.length > TASK_GROUP_PREFIX.length;
@@ -77,43 +78,30 @@ const KNOWN: Record<string, GroupInfo> = {
     example: { [LOCK_OBJECT_TYPES_GROUP]: { my_type: "./dist/lock-types.js" } },
     notes: ["Lock type names are global: registering a name twice is refused, naming both registrations.", "Locks on an unregistered type are refused."],
   },
-  "diracx.min_client_version": {
-    purpose: "The oldest client version the HTTP API accepts.",
-    keys: "The package's name; the value is a version string constant.",
-    example: { "diracx.min_client_version": { myvo: "./dist/version.js:MIN_CLIENT_VERSION" } },
-    notes: ["Reserved for the HTTP API; the task system does not read it."],
-  },
-  "diracx.services": {
-    purpose: "HTTP routers mounted by the DiracX API server.",
-    keys: "The service name; mounted under `/api/<name>`.",
-    example: { "diracx.services": { myservice: "./dist/routers/my-service.js:router" } },
-    notes: ["Reserved for the HTTP API; the task system does not read it."],
-  },
-  "diracx.access_policies": {
-    purpose: "Access policies guarding the HTTP routers.",
-    keys: "The policy name.",
-    example: { "diracx.access_policies": { MyPolicy: "./dist/routers/policy.js:MyPolicy" } },
-    notes: ["Reserved for the HTTP API; the task system does not read it."],
-  },
-  "diracx.cli": {
-    purpose: "Additional command groups of the DiracX client CLI.",
-    keys: "The command name.",
-    example: { "diracx.cli": { mycommand: "./dist/cli/my-command.js:command" } },
-    notes: ["Reserved for the client CLI; the task system does not read it."],
-  },
-  "diracx.cli.hidden": {
-    purpose: "Client CLI command groups that are not listed in the help.",
-    keys: "The command name.",
-    example: { "diracx.cli.hidden": { internal: "./dist/cli/internal.js:command" } },
-    notes: ["Reserved for the client CLI; the task system does not read it."],
-  },
-  "diracx.cacheable_sources": {
-    purpose: "Cached data sources shared by the HTTP API.",
-    keys: "The source name.",
-    example: { "diracx.cacheable_sources": { my_status: "./dist/sources.js:MyStatusSource" } },
-    notes: ["Reserved for the HTTP API; the task system does not read it."],
+  [BROKER_STARTUP_GROUP]: {
+    purpose: "Hooks run once, by exactly one process, when the broker (Redis) is found new or wiped, before the schedules are re-created.",
+    keys: "Any name; the value is a function `(ctx: { redis, logger, epoch }) => Promise<void>`.",
+    example: { [BROKER_STARTUP_GROUP]: { reset_my_queue: "./dist/startup.js:resetMyQueue" } },
+    notes: ["A failing hook is logged; the others still run.", "Reuse core's name `reset_in_flight_jobs` to replace core's hook."],
+    kind: functionKind,
   },
 };
+
+/**
+ * Groups that DiracX's HTTP API or client CLI read. They are listed so that their entries are
+ * documented; the task system never loads them.
+ */
+const RESERVED: ReadonlyArray<[group: string, consumer: string, purpose: string, keys: string, example: [string, string]]> = [
+  ["diracx.min_client_version", "HTTP API", "The oldest client version the HTTP API accepts.", "The package's name; the value is a version string constant.", ["myvo", "./dist/version.js:MIN_CLIENT_VERSION"]],
+  ["diracx.services", "HTTP API", "HTTP routers mounted by the DiracX API server.", "The service name; mounted under `/api/<name>`.", ["myservice", "./dist/routers/my-service.js:router"]],
+  ["diracx.access_policies", "HTTP API", "Access policies guarding the HTTP routers.", "The policy name.", ["MyPolicy", "./dist/routers/policy.js:MyPolicy"]],
+  ["diracx.cacheable_sources", "HTTP API", "Cached data sources shared by the HTTP API.", "The source name.", ["my_status", "./dist/sources.js:MyStatusSource"]],
+  ["diracx.cli", "client CLI", "Additional command groups of the DiracX client CLI.", "The command name.", ["mycommand", "./dist/cli/my-command.js:command"]],
+  ["diracx.cli.hidden", "client CLI", "Client CLI command groups that are not listed in the help.", "The command name.", ["internal", "./dist/cli/internal.js:command"]],
+];
+for (const [group, consumer, purpose, keys, [name, value]] of RESERVED) {
+  KNOWN[group] = { purpose, keys, example: { [group]: { [name]: value } }, notes: [`Reserved for the ${consumer}; the task system does not read it.`] };
+}
 
 const TASKS: GroupInfo = {
   purpose: "Task classes of one category; every `diracx.tasks.<category>` group holds tasks.",

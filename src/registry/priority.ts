@@ -3,18 +3,17 @@ import { RegistryError } from "./errors.ts";
 import { CORE_EXTENSION_NAME, CORE_GROUP, EXTENSION_ENTRY } from "./groups.ts";
 import type { PackageManifest } from "./manifest.ts";
 
-/** A package that carries a `diracx` field, in registry priority order. */
-export interface RankedPackage {
-  readonly manifest: PackageManifest;
-  /** The extension name it declares (`diracx` for core), if any. */
-  readonly extension: string | undefined;
-}
-
 export interface Ranking {
-  readonly packages: readonly RankedPackage[];
+  /** The packages carrying a `diracx` field, in priority order. */
+  readonly packages: readonly PackageManifest[];
   readonly core: PackageManifest;
   /** e.g. ["gubbins", "diracx"], or ["diracx"]. */
   readonly extensions: readonly string[];
+}
+
+/** The extension name a package declares (`diracx` for core), if any. */
+function declared(m: PackageManifest): string | undefined {
+  return m.diracx?.entryPoints[CORE_GROUP]?.[EXTENSION_ENTRY];
 }
 
 function where(m: PackageManifest): string {
@@ -29,7 +28,6 @@ function where(m: PackageManifest): string {
  */
 export function rankPackages(manifests: readonly PackageManifest[]): Ranking {
   const withField = manifests.filter((m) => m.diracx !== undefined);
-  const declared = (m: PackageManifest) => m.diracx?.entryPoints[CORE_GROUP]?.[EXTENSION_ENTRY];
   const cores = withField.filter((m) => declared(m) === CORE_EXTENSION_NAME);
   if (cores.length === 0) {
     throw new RegistryError(
@@ -52,7 +50,7 @@ export function rankPackages(manifests: readonly PackageManifest[]): Ranking {
   const ordered = [...(ext ? [ext] : []), ...helpers, core];
   for (const m of ordered) checkSupportedVersion(m, core);
   return {
-    packages: ordered.map((manifest) => ({ manifest, extension: declared(manifest) })),
+    packages: ordered,
     core,
     extensions: [...(ext ? [declared(ext)!] : []), CORE_EXTENSION_NAME],
   };
@@ -61,7 +59,7 @@ export function rankPackages(manifests: readonly PackageManifest[]): Ranking {
 function checkSupportedVersion(m: PackageManifest, core: PackageManifest): void {
   const range = m.diracx?.supportedVersion;
   if (range === undefined) return;
-  const ext = m.diracx?.entryPoints[CORE_GROUP]?.[EXTENSION_ENTRY];
+  const ext = declared(m);
   const label = ext === undefined ? `package '${m.name}'` : `extension '${ext}' (package '${m.name}')`;
   if (semver.validRange(range) === null) {
     throw new RegistryError(`${label}: supportedVersion ${JSON.stringify(range)} is not a valid semver range`);

@@ -74,7 +74,7 @@ describe("defineSettings", () => {
     );
     assert.throws(
       () => SandboxStoreSettings.fromEnv({ DIRACX_SANDBOX_STORE_BUCKET_NAME: "b", DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: "{oops" }),
-      /DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: expected JSON/,
+      /DIRACX_SANDBOX_STORE_S3_CLIENT_KWARGS: expected a JSON object/,
     );
   });
 

@@ -7,12 +7,11 @@ import {
   ExclusiveRWLock,
   LockDefinitionError,
   LockManager,
-  LockObjectTypeError,
   MutexLock,
   RateLimiter,
   SharedRWLock,
-  registerLockObjectType,
 } from "../../src/locks/index.ts";
+import { LockObjectTypeError, registerLockObjectType } from "../../src/locks/object-types.ts";
 import { held, tryAcquire, waitFor, waitForKeyGone } from "./helpers.ts";
 
 let server: RedisServer;
@@ -45,10 +44,10 @@ describe("lock definitions", () => {
   });
 
   test("unknown object types are refused, registered ones accepted", () => {
-    assert.throws(() => new MutexLock("lollygag", "alice"), (err: unknown) => err instanceof LockObjectTypeError && /unknown lock object type 'lollygag' \(known: .*job.*task.*transformation/.test(err.message));
+    assert.throws(() => new MutexLock("lollygag", "alice"), (err: unknown) => err instanceof LockObjectTypeError && /^unknown lock object type 'lollygag' \(known: task, job, transformation\)$/.test(err.message));
     registerLockObjectType("lollygag");
     assert.equal(new MutexLock("lollygag", "alice").redisKey, "diracx:lock:mutex:lollygag:alice");
-    assert.throws(() => registerLockObjectType("lollygag"), /already registered/);
+    assert.throws(() => registerLockObjectType("lollygag"), /registered twice/);
   });
 
   test("bad key parts and limits are one clear error", () => {
@@ -77,6 +76,8 @@ describe("lock definitions", () => {
     assert.equal(held(await manager.acquireAll([limitedRate, limitedConc], "o1", 60_000)).locks.length, 2);
     assert.equal(await tryAcquire(manager, [limitedConc], "o2"), false);
     assert.equal(limitedConc.withLimit({}).enabled, false);
+    assert.equal(limitedRate.withLimit({ limit: 5 }).windowSeconds, 60, "the window is kept");
+    assert.equal(limitedRate.withLimit({ limit: undefined }).enabled, false);
   });
 });
 

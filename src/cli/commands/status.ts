@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { bullmqPriority, PRIORITIES, SIZES, type Priority, type Size } from "../../engine/priorities.ts";
 import { createEngine } from "../../engine/wiring.ts";
+import { deadLetterSummary } from "../../engine/dead-letter.ts";
 
 export interface QueueStatus {
   size: Size;
@@ -47,6 +48,9 @@ export function statusCommand(): Command {
         ];
         const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
         process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n")}\n`);
+        // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
+        const dl = await deadLetterSummary(engine.redis);
+        process.stdout.write(`dead letters: ${dl.pending === undefined ? "- (DIRACX_DB_URL_TASKDB not set)" : `${dl.pending} pending`}${dl.outbox ? `, ${dl.outbox} not yet written to TaskDB` : ""}\n`);
       } finally {
         await engine.close();
       }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { TaskWorker } from "../../engine/worker.ts";
+import { deadLetterOption } from "../../engine/dead-letter.ts";
 import { createEngine } from "../../engine/wiring.ts";
 import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
 import { logger } from "../../logging.ts";
@@ -31,6 +32,7 @@ export function workerCommand(): Command {
         openUnitOfWork: engine.openUnitOfWork,
         lockManager: engine.lockManager,
         ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+        ...deadLetterOption(engine.redis), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
       });
       worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));
       const stopped = new Promise<NodeJS.Signals>((resolve) => {

@@ -61,6 +61,8 @@ export function pgliteDataDir(url: string): string | undefined {
  * callers then retry the first kind without knowing which engine runs underneath.
  */
 class ClassifyingDialect implements Dialect {
+  /** Kept so closing an engine closes its connections while instances still holding it get DBUnavailableError. */
+  driver: Driver | undefined;
   constructor(
     private readonly inner: Dialect,
     private readonly where: string,
@@ -75,7 +77,8 @@ class ClassifyingDialect implements Dialect {
     return this.inner.createIntrospector(db);
   }
   createDriver(): Driver {
-    return new ClassifyingDriver(this.inner.createDriver(), this.where);
+    this.driver = new ClassifyingDriver(this.inner.createDriver(), this.where);
+    return this.driver;
   }
 }
 
@@ -161,7 +164,7 @@ function pgliteDialect(url: string): Dialect {
   return new PGliteDialect(db);
 }
 
-const engines = new Map<string, AnyKysely>();
+const engines = new Map<string, { kysely: AnyKysely; dialect: ClassifyingDialect }>();
 
 /** The process-wide engine for a URL (created on first use, reused afterwards). */
 export function getEngine(url: string): AnyKysely {
@@ -169,22 +172,29 @@ export function getEngine(url: string): AnyKysely {
   if (!engine) {
     const where = redactUrl(url);
     const inner = engineKind(url) === "postgres" ? postgresDialect(url, where) : pgliteDialect(url);
-    engine = new Kysely({ dialect: new ClassifyingDialect(inner, where) });
+    const dialect = new ClassifyingDialect(inner, where);
+    engine = { kysely: new Kysely({ dialect }), dialect };
     engines.set(url, engine);
   }
-  return engine;
+  return engine.kysely;
+}
+
+// Only the driver is destroyed, not the Kysely instance: a DB object still holding
+// the engine then fails with DBUnavailableError rather than Kysely's own error.
+async function close(engine: { dialect: ClassifyingDialect }): Promise<void> {
+  await engine.dialect.driver?.destroy();
 }
 
 /** Closes every engine this process opened (pools, embedded databases). */
 export async function closeAllEngines(): Promise<void> {
   const all = [...engines.values()];
   engines.clear();
-  await Promise.allSettled(all.map((e) => e.destroy()));
+  await Promise.allSettled(all.map(close));
 }
 
 /** Closes the engine for one URL, if open. */
 export async function closeEngine(url: string): Promise<void> {
   const e = engines.get(url);
   engines.delete(url);
-  await e?.destroy();
+  if (e) await close(e);
 }

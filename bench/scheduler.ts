@@ -1,0 +1,61 @@
+// Scheduler bench: a 1-second cron schedule run for DIRACX_BENCH_SECONDS (default 60) with TWO
+// scheduler processes reconciling it, on a private redis-server. Figures: lateness of each run's
+// start vs its nominal time (p50/p99, ms), duplicate runs (same nominal time run twice), and the
+// p50 lateness of plain BullMQ's own cron job scheduler measured in the same run, as a ratio.
+import { Queue, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import { RedisServer } from "../test/support/redis.ts";
+import { BULL_PREFIX } from "../src/engine/keys.ts";
+import { Scheduler } from "../src/scheduler/scheduler.ts";
+import { computeDesiredSchedules, type PeriodicTaskInfo } from "../src/scheduler/desired.ts";
+import { diracxRepeatStrategy } from "../src/scheduler/repeat-strategy.ts";
+
+const seconds = Number(process.env.DIRACX_BENCH_SECONDS ?? 60);
+const server = await RedisServer.start();
+const u = new URL(server.url);
+const conn = { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
+
+const tasks: PeriodicTaskInfo[] = [{ taskId: "bench:Tick", voAware: false, enabled: true, schedule: { kind: "cron", expression: "* * * * * *" }, priority: "normal", size: "small" }];
+const clients = [new Redis(conn), new Redis(conn)];
+const schedulers = clients.map((redis) => new Scheduler({ redis, desired: () => computeDesiredSchedules(tasks, { vos: [], tasksConfig: undefined }), brokerCheckIntervalMs: 1000 }));
+
+type Fire = { nominal: number; lateness: number };
+const ours: Fire[] = [];
+const peer: Fire[] = [];
+const record = (into: Fire[]) => async (job: Job) => {
+  const nominal = Number(String(job.id).split(":").pop());
+  into.push({ nominal, lateness: Date.now() - nominal });
+};
+const worker = new Worker("tasks-small", record(ours), { connection: conn, prefix: BULL_PREFIX, concurrency: 4, settings: { repeatStrategy: diracxRepeatStrategy } });
+const peerQueue = new Queue("peer", { connection: conn, prefix: "bench" });
+const peerWorker = new Worker("peer", record(peer), { connection: conn, prefix: "bench", concurrency: 4 });
+
+await Promise.all(schedulers.map((s) => s.start()));
+await peerQueue.upsertJobScheduler("peer-tick", { pattern: "* * * * * *" }, { name: "tick" });
+// Both schedulers keep reconciling during the run, as overlapping deployments would.
+const churn = setInterval(() => void Promise.all(schedulers.map((s) => s.reconcile())).catch(() => undefined), 5000);
+await new Promise((r) => setTimeout(r, seconds * 1000));
+clearInterval(churn);
+
+await Promise.all([worker.close(), peerWorker.close()]);
+await Promise.all(schedulers.map((s) => s.stop()));
+await peerQueue.close();
+for (const c of clients) c.disconnect();
+await server.stop();
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+}
+const duplicates = ours.length - new Set(ours.map((f) => f.nominal)).size;
+const out = (figure: string, value: number, unit: string, target: string): void => {
+  process.stdout.write(JSON.stringify({ bench: `scheduler.${figure}`, value: Math.round(value * 100) / 100, unit, target }) + "\n");
+};
+const p50 = pct(ours.map((f) => f.lateness), 50);
+out("lateness_p50", p50, "ms", "<= 1000");
+out("lateness_p99", pct(ours.map((f) => f.lateness), 99), "ms", "<= 1000");
+out("duplicates", duplicates, "runs", "0");
+out("fires", ours.length, "runs", `~${seconds}`);
+const peerP50 = pct(peer.map((f) => f.lateness), 50);
+out("bullmq_lateness_p50", peerP50, "ms", "reference");
+out("lateness_p50_ratio_vs_bullmq", peerP50 > 0 ? p50 / peerP50 : NaN, "ratio", "~1");

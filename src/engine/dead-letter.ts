@@ -1,0 +1,353 @@
+/**
+ * The dead-letter queue's write path and resubmission.
+ *
+ * A dlqEligible task's final failure is first written to a Redis outbox (one
+ * HSET, in the same step as the worker handles the failure), then a drainer
+ * copies it into TaskDB and deletes it from the outbox only after the insert
+ * committed. The database may be down for a while: the entry waits in the
+ * outbox, the drainer retries with backoff and logs loudly, and a restarted
+ * worker drains what its predecessor left. Outbox fields are keyed by task id
+ * and attempt count, so a failure handled twice (a worker killed between the
+ * HSET and BullMQ's own bookkeeping) collapses into one entry, and the insert
+ * checks for an existing row so a drainer killed between commit and HDEL does
+ * not insert it twice. Upstream stored no error text and never read the table.
+ */
+import { randomUUID } from "node:crypto";
+import type { Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { DiracxError } from "../errors.ts";
+import { logger as rootLogger } from "../logging.ts";
+import { dbUrlEnvVar } from "../db/sql/base.ts";
+import { closeEngine, getEngine } from "../db/sql/engine.ts";
+import { TaskDB, type AttemptError, type DeadLetter, type JsonValue, type NewDeadLetter } from "../db/sql/task-db.ts";
+import { errorRecord, type TaskJobData } from "./job-data.ts";
+import { DLQ_OUTBOX_KEY } from "./keys.ts";
+import type { SubmitOptions } from "./producer-types.ts";
+
+/** Label a resubmitted task carries: the dead-letter id it came from. */
+export const DLQ_ID_LABEL = "dlqId";
+
+/** What goes through the outbox: a new dead letter, or "this resubmitted task succeeded". */
+export type OutboxRecord =
+  | { kind: "dead-letter"; entry: Omit<NewDeadLetter, "firstSubmittedAt"> & { firstSubmittedAt: string } }
+  | { kind: "resolved"; taskId: string };
+
+export class DeadLetterError extends DiracxError {}
+
+/** The job as the dead-letter code needs it (a BullMQ Job fits). */
+export interface FailedJob {
+  id?: string | undefined;
+  name: string;
+  data: TaskJobData;
+}
+
+/**
+ * The dead letter for a job whose attempt `attempt` just failed for good:
+ * every attempt's error from the job's history (oldest first), the final one
+ * with its stack from `finalError` itself.
+ */
+export function deadLetterFor(job: FailedJob, attempt: number, finalError: unknown): NewDeadLetter {
+  const errors: AttemptError[] = [];
+  for (const rec of job.data.meta.history) {
+    if (rec.outcome !== "failed" || !rec.error || rec.attempt === attempt) continue;
+    errors.push({ attempt: rec.attempt, ...rec.error, at: new Date(rec.startedAt).toISOString() });
+  }
+  errors.push({ attempt, ...errorRecord(finalError), at: new Date().toISOString() });
+  const labels: Record<string, JsonValue> = { ...job.data.meta.labels };
+  if (job.data.meta.parentTaskId) labels.parentTaskId = job.data.meta.parentTaskId;
+  return {
+    taskId: job.id ?? "",
+    taskName: job.name,
+    args: job.data.args as JsonValue,
+    labels,
+    vo: job.data.meta.labels.vo ?? null,
+    firstSubmittedAt: new Date(job.data.meta.firstSubmittedAt),
+    attempts: attempt,
+    errors,
+  };
+}
+
+function outboxField(rec: OutboxRecord): string {
+  return rec.kind === "dead-letter" ? `dead-letter:${rec.entry.taskId}:${rec.entry.attempts}` : `resolved:${rec.taskId}`;
+}
+
+/** Durably queues a dead letter for TaskDB (needs only Redis). */
+export async function pushDeadLetter(redis: Redis, entry: NewDeadLetter): Promise<void> {
+  const rec: OutboxRecord = { kind: "dead-letter", entry: { ...entry, firstSubmittedAt: entry.firstSubmittedAt.toISOString() } };
+  await redis.hset(DLQ_OUTBOX_KEY, outboxField(rec), JSON.stringify(rec));
+}
+
+/** Durably queues "resubmitted task `taskId` succeeded" for TaskDB. */
+export async function pushResolution(redis: Redis, taskId: string): Promise<void> {
+  const rec: OutboxRecord = { kind: "resolved", taskId };
+  await redis.hset(DLQ_OUTBOX_KEY, outboxField(rec), JSON.stringify(rec));
+}
+
+/** Entries still waiting for TaskDB. */
+export async function outboxSize(redis: Redis): Promise<number> {
+  return redis.hlen(DLQ_OUTBOX_KEY);
+}
+
+/**
+ * The worker's hooks (called from worker.ts): a final failure of a dlqEligible
+ * task goes to the outbox; the success of a resubmitted task resolves its entry.
+ */
+export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, dlqEligible: boolean, drainer?: DeadLetterDrainer): Promise<void> {
+  if (!dlqEligible) return;
+  await pushDeadLetter(redis, deadLetterFor(job, attempt, error));
+  drainer?.kick();
+}
+
+export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLetterDrainer): Promise<void> {
+  if (!job.data.meta.labels[DLQ_ID_LABEL] || !job.id) return;
+  await pushResolution(redis, job.id);
+  drainer?.kick();
+}
+
+/** The task's worker died mid-run more often than BullMQ tolerates (maxStalledCount). */
+export class WorkerLostError extends DiracxError {
+  override name = "WorkerLostError";
+}
+
+/**
+ * A job whose worker died more than maxStalledCount times is marked with a
+ * deferred failure by BullMQ's stalled check, and the next worker to fetch it
+ * fails it without calling our processor; catch those final failures too.
+ */
+export function deadLetterStalledFailures(worker: Worker<TaskJobData>, redis: Redis, isEligible: (taskName: string) => boolean, drainer?: DeadLetterDrainer, logger: Logger = rootLogger): void {
+  worker.on("failed", (job: Job<TaskJobData> | undefined) => {
+    if (!job?.deferredFailure || !isEligible(job.name)) return;
+    const attempt = Math.max(job.attemptsStarted, job.attemptsMade);
+    const error = new WorkerLostError(`${job.deferredFailure}: the worker running it died ${job.stalledCounter} times`);
+    onFinalFailure(redis, job, attempt, error, true, drainer).catch((err: unknown) =>
+      logger.error({ err, taskId: job.id }, "could not dead-letter a task failed after its workers died"),
+    );
+  });
+}
+
+export interface DrainerOptions {
+  redis: Redis;
+  /** TaskDB on its own engine (statements autocommit; each entry is one transaction). */
+  taskDB: () => TaskDB;
+  logger?: Logger;
+  /** First retry delay after a failed write; doubles up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Entries read per HSCAN round. */
+  batchSize?: number;
+}
+
+/**
+ * Copies the outbox into TaskDB until it is empty, retrying with backoff while
+ * the database is unavailable. `kick()` asks for a pass now; a running pass
+ * picks up entries added meanwhile.
+ */
+export class DeadLetterDrainer {
+  private readonly opts: Required<Omit<DrainerOptions, "logger">>;
+  private readonly log: Logger;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(opts: DrainerOptions) {
+    this.opts = { baseDelayMs: 500, maxDelayMs: 30_000, batchSize: 100, ...opts };
+    this.log = (opts.logger ?? rootLogger).child({ component: "dead-letter-drainer" });
+  }
+
+  /** Failed passes since the last successful one (0 = healthy). */
+  get consecutiveFailures(): number {
+    return this.failures;
+  }
+
+  /** Drains what a previous process left, then whenever kicked. */
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) {
+      // A retry is scheduled after a failure; a new entry does not shorten the backoff.
+      return;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.timer) {
+        this.again = false;
+        this.kick();
+      } else if (!this.timer) {
+        for (const w of this.idleWaiters.splice(0)) w();
+      }
+    });
+  }
+
+  /** Resolves once the outbox was seen empty (tests, graceful shutdown). */
+  async idle(): Promise<void> {
+    if ((await outboxSize(this.opts.redis)) === 0 && !this.running) return;
+    await new Promise<void>((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.kick();
+    });
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      const written = await this.drainOnce();
+      this.failures = 0;
+      if (written > 0) this.log.info({ written }, "dead-letter entries committed to TaskDB");
+    } catch (err) {
+      this.failures += 1;
+      const delay = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.min(this.failures - 1, 20));
+      const pending = await outboxSize(this.opts.redis).catch(() => -1);
+      // Loud on purpose: these are final failures nobody has seen yet.
+      this.log.error(
+        { err: err instanceof Error ? err.message : String(err), pending, retryInMs: delay, failures: this.failures },
+        "cannot write dead-letter entries to TaskDB; they stay in the Redis outbox and will be retried",
+      );
+      if (!this.stopped) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.kick();
+        }, delay);
+        this.timer.unref?.();
+      }
+    }
+  }
+
+  /** One sweep over the outbox; returns how many records were committed. Throws on the first DB error. */
+  async drainOnce(): Promise<number> {
+    const { redis, batchSize } = this.opts;
+    let cursor = "0";
+    let written = 0;
+    do {
+      const [next, flat] = await redis.hscan(DLQ_OUTBOX_KEY, cursor, "COUNT", batchSize);
+      cursor = next;
+      for (let i = 0; i < flat.length; i += 2) {
+        const field = flat[i]!;
+        const raw = flat[i + 1]!;
+        let rec: OutboxRecord;
+        try {
+          rec = JSON.parse(raw) as OutboxRecord;
+        } catch {
+          // Never drop silently: a corrupt record stays for an operator to see.
+          this.log.error({ field }, "unreadable dead-letter outbox record; left in place");
+          continue;
+        }
+        await this.write(rec);
+        // Deleted only after the commit; a crash in between re-runs an idempotent write.
+        await redis.hdel(DLQ_OUTBOX_KEY, field);
+        written += 1;
+      }
+    } while (cursor !== "0");
+    return written;
+  }
+
+  private async write(rec: OutboxRecord): Promise<void> {
+    const db = this.opts.taskDB();
+    if (rec.kind === "resolved") {
+      await db.markResolved(rec.taskId);
+      return;
+    }
+    const e = rec.entry;
+    await db.transaction(async (tx) => {
+      const existing = await tx.db
+        .selectFrom("dlq_tasks")
+        .select("id")
+        .where("task_id", "=", e.taskId)
+        .where("attempts", "=", e.attempts)
+        .executeTakeFirst();
+      if (existing) return;
+      await tx.insertDeadLetter({ ...e, firstSubmittedAt: new Date(e.firstSubmittedAt) });
+    });
+  }
+}
+
+/** A drainer on TaskDB when DIRACX_DB_URL_TASKDB is set (else undefined: entries wait in the outbox). */
+export function deadLetterDrainerFromEnv(redis: Redis, env: NodeJS.ProcessEnv = process.env, logger?: Logger): DeadLetterDrainer | undefined {
+  if (!env[dbUrlEnvVar(TaskDB.dbName)]) return undefined;
+  return new DeadLetterDrainer({ redis, taskDB: () => TaskDB.fromEnv(env), ...(logger ? { logger } : {}) });
+}
+
+/** `{ deadLetters }` for TaskWorkerOptions when TaskDB is configured, else `{}`. */
+export function deadLetterOption(redis: Redis, env: NodeJS.ProcessEnv = process.env): { deadLetters?: DeadLetterDrainer } {
+  const drainer = deadLetterDrainerFromEnv(redis, env);
+  return drainer ? { deadLetters: drainer } : {};
+}
+
+export interface DeadLetterSummary {
+  /** Pending entries in TaskDB; undefined when DIRACX_DB_URL_TASKDB is not set. */
+  pending: number | undefined;
+  /** Entries not yet written to TaskDB. */
+  outbox: number;
+}
+
+/** For `status`: pending dead letters, and how many still wait in the outbox. */
+export async function deadLetterSummary(redis: Redis, env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSummary> {
+  const outbox = await outboxSize(redis);
+  const url = env[dbUrlEnvVar(TaskDB.dbName)];
+  if (!url) return { pending: undefined, outbox };
+  try {
+    return { pending: await new TaskDB(getEngine(url)).count({ status: "pending" }), outbox };
+  } finally {
+    await closeEngine(url);
+  }
+}
+
+/** What resubmission needs from the producer. */
+export interface DeadLetterSubmitter {
+  submit(task: string, args: unknown, opts?: SubmitOptions): Promise<string>;
+}
+
+export type ResubmitResult = { id: number; ok: true; taskId: string } | { id: number; ok: false; reason: string };
+
+/**
+ * Resubmits one entry. The conditional status update is the claim (made with
+ * the new task id before enqueueing), so two operators — or `--all` run twice —
+ * never resubmit an entry twice; if enqueueing fails the claim is undone.
+ */
+export async function resubmitDeadLetter(taskDB: TaskDB, producer: DeadLetterSubmitter, entry: DeadLetter): Promise<ResubmitResult> {
+  if (entry.status !== "pending") return { id: entry.id, ok: false, reason: `entry ${entry.id} is ${entry.status}, not pending` };
+  const taskId = randomUUID();
+  if (!(await taskDB.markResubmitted(entry.id, taskId))) {
+    return { id: entry.id, ok: false, reason: `entry ${entry.id} was already resubmitted or closed` };
+  }
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entry.labels)) if (k !== "parentTaskId" && k !== DLQ_ID_LABEL) labels[k] = typeof v === "string" ? v : JSON.stringify(v);
+  labels[DLQ_ID_LABEL] = String(entry.id);
+  try {
+    await producer.submit(entry.taskName, entry.args, { taskId, labels });
+  } catch (err) {
+    await taskDB.db
+      .updateTable("dlq_tasks")
+      .set({ status: "pending", resubmitted_task_id: null, updated_at: new Date() })
+      .where("id", "=", entry.id)
+      .where("resubmitted_task_id", "=", taskId)
+      .execute();
+    return { id: entry.id, ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+  return { id: entry.id, ok: true, taskId };
+}
+
+/** `2d`, `12h`, `30m`, `45s`, `1w` → milliseconds. */
+export function parseAge(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
+  if (!m) throw new DeadLetterError(`invalid age '${text}' (expected a number and a unit: 45s, 30m, 12h, 2d, 1w)`);
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as "s" | "m" | "h" | "d" | "w"];
+  return Number(m[1]) * unit;
+}

@@ -1,0 +1,42 @@
+/**
+ * The engine facts the scheduler relies on, gathered in one import site: queue names, the
+ * BullMQ prefix, priority mapping, and the shape of the job a scheduled run submits.
+ */
+import type { JobsOptions } from "bullmq";
+import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
+import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
+import { retentionFromEnv } from "../engine/producer.ts";
+import { BACKOFF_TYPE, MAX_ATTEMPTS } from "../engine/retry-strategy.ts";
+import type { TaskJobData } from "../engine/job-data.ts";
+
+export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
+
+export interface JobTemplate {
+  name: string;
+  data: TaskJobData;
+  opts: JobsOptions;
+}
+
+/**
+ * The job each run of a schedule submits: the same data and options as the engine's producer
+ * gives a submitted task (retries through the task's policy, retention), at the task's priority,
+ * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
+ * each run's own submission time is BullMQ's `job.timestamp`.
+ */
+export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
+  const p = bullmqPriority(priority);
+  const retention = retentionFromEnv();
+  const labels: Record<string, string> = { schedule: scheduleId };
+  if (typeof args.vo === "string") labels.vo = args.vo;
+  return {
+    name: taskId,
+    data: { args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [] } },
+    opts: {
+      ...(p !== undefined ? { priority: p } : {}),
+      attempts: MAX_ATTEMPTS,
+      backoff: { type: BACKOFF_TYPE },
+      removeOnComplete: { age: retention.completedSeconds },
+      removeOnFail: { age: retention.failedSeconds },
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { EventEmitter } from "node:events";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { logger as rootLogger, type Logger } from "../logging.ts";
+import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-lifecycle.ts";
+import { BULL_PREFIX, SIZES, queueNameFor } from "./engine-bridge.ts";
+import { reconcileSchedules, type ReconcileReport } from "./reconcile.ts";
+import { schedulerQueueSettings } from "./repeat-strategy.ts";
+import { ScheduleStore } from "./state.ts";
+import type { DesiredSchedule, ScheduleProblem } from "./desired.ts";
+
+export type DesiredScheduleSource = () =>
+  | { schedules: DesiredSchedule[]; problems: ScheduleProblem[] }
+  | Promise<{ schedules: DesiredSchedule[]; problems: ScheduleProblem[] }>;
+
+export interface SchedulerOptions {
+  /** Broker connection (ioredis with `maxRetriesPerRequest: null`, as BullMQ wants). */
+  redis: Redis;
+  /** Desired schedules for the current configuration (registry × VOs × tasks configuration). */
+  desired: DesiredScheduleSource;
+  /** Subscribes to good configuration changes (ConfigSource.onChange); returns an unsubscribe. */
+  onConfigChange?: (listener: () => void) => () => void;
+  /** Broker-startup hooks (group `diracx.broker_startup`). */
+  hooks?: readonly NamedHook[];
+  countDeadLetters?: () => Promise<number>;
+  /** How often the broker sentinel is re-checked, in ms (default 10 s). */
+  brokerCheckIntervalMs?: number;
+  logger?: Logger;
+}
+
+export type ReconcileReason = "start" | "config" | "broker" | "manual";
+
+/**
+ * The `diracx-tasks scheduler` process: keeps BullMQ job schedulers equal to the desired
+ * schedules, at start, on every configuration change and after a broker wipe. BullMQ itself
+ * fires the runs (a scheduled job's worker places the next one), so a scheduler that is down
+ * delays no run already placed, and several schedulers may run at once.
+ *
+ * Events: `reconciled` (report, reason).
+ */
+export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, ReconcileReason] }> {
+  readonly queues: ReadonlyMap<string, Queue>;
+  readonly store: ScheduleStore;
+  readonly lifecycle: BrokerLifecycle;
+  private readonly log: Logger;
+  private unsubscribe: (() => void) | undefined;
+  // Reconciles run one at a time; a request during one runs once more after it (coalesced).
+  private running: Promise<ReconcileReport> | undefined;
+  private queued: { promise: Promise<ReconcileReport>; reason: ReconcileReason } | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: SchedulerOptions) {
+    super();
+    this.log = (opts.logger ?? rootLogger).child({ component: "scheduler" });
+    this.queues = new Map(
+      SIZES.map((size) => {
+        const name = queueNameFor(size);
+        return [name, new Queue(name, { connection: opts.redis, prefix: BULL_PREFIX, settings: schedulerQueueSettings })];
+      }),
+    );
+    for (const q of this.queues.values()) q.on("error", (err) => this.log.warn({ queue: q.name, err: err.message }, "queue error"));
+    this.store = new ScheduleStore(opts.redis);
+    this.lifecycle = new BrokerLifecycle(opts.redis, {
+      hooks: opts.hooks ?? [],
+      ...(opts.countDeadLetters ? { countDeadLetters: opts.countDeadLetters } : {}),
+      logger: this.log,
+    });
+  }
+
+  /** Checks the broker (running startup hooks if it is fresh), reconciles, then follows changes. */
+  async start(): Promise<ReconcileReport> {
+    await this.lifecycle.check();
+    const report = await this.reconcile("start");
+    this.unsubscribe = this.opts.onConfigChange?.(() => {
+      void this.reconcile("config").catch((err: unknown) => this.log.error({ err: (err as Error).message }, "reconcile after configuration change failed"));
+    });
+    this.lifecycle.watch(this.opts.brokerCheckIntervalMs ?? 10_000, (check: BrokerCheck) => {
+      this.log.warn({ epoch: check.epoch, fresh: check.fresh }, "broker epoch changed: re-creating schedules");
+      return this.reconcile("broker").then(() => undefined);
+    });
+    return report;
+  }
+
+  /** Reconciles now (serialised with other reconciles of this process). */
+  reconcile(reason: ReconcileReason = "manual"): Promise<ReconcileReport> {
+    if (this.stopped) return Promise.reject(new Error("scheduler stopped"));
+    if (!this.running) {
+      this.running = this.runOnce(reason).finally(() => {
+        this.running = undefined;
+      });
+      return this.running;
+    }
+    if (!this.queued) {
+      const after = this.running.catch(() => undefined);
+      const promise = after.then(() => {
+        const q = this.queued;
+        this.queued = undefined;
+        return this.reconcile(q?.reason ?? reason);
+      });
+      this.queued = { promise, reason };
+    }
+    return this.queued.promise;
+  }
+
+  private async runOnce(reason: ReconcileReason): Promise<ReconcileReport> {
+    const { schedules, problems } = await this.opts.desired();
+    const report = await reconcileSchedules(schedules, problems, { queues: this.queues, store: this.store, logger: this.log });
+    this.emit("reconciled", report, reason);
+    return report;
+  }
+
+  /** Stops following changes, lets a running reconcile finish, closes the queues. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.lifecycle.stop();
+    await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle()]);
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

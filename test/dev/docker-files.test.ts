@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { demoConfigYaml } from "../../src/dev/demo-config.ts";
+import { SandboxStoreSettings } from "../../src/sandbox/index.ts";
+
+// No Docker engine runs the tests; these checks keep docker/ consistent with the code.
+const docker = path.resolve(import.meta.dirname, "../../docker");
+
+interface Service {
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+}
+const compose = parse(fs.readFileSync(path.join(docker, "compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
+
+describe("docker/", () => {
+  test("compose runs one scheduler and one worker pool per task size, after db init", () => {
+    const commands = Object.values(compose.services).map((s) => s.command?.join(" ") ?? "");
+    assert.equal(commands.filter((c) => c === "scheduler").length, 1);
+    for (const size of ["small", "medium", "large"]) {
+      assert.equal(commands.filter((c) => c.startsWith(`worker --size ${size} `)).length, 1, size);
+    }
+    assert.ok(commands.includes("db init"));
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.command?.[0] === "worker" || s.command?.[0] === "scheduler") {
+        assert.equal(s.depends_on?.["db-init"]?.condition, "service_completed_successfully", name);
+        assert.equal(s.environment?.DIRACX_TASKS_REDIS_URL, "redis://redis:6379", name);
+      }
+    }
+  });
+
+  test("the services' sandbox store settings are valid", () => {
+    const env = compose.services.scheduler?.environment ?? {};
+    const settings = SandboxStoreSettings.fromEnv(env);
+    assert.equal(settings.directory, "/data/sandboxes");
+  });
+
+  test("every SQL DB URL variable is set for the services", () => {
+    const env = compose.services["worker-medium"]?.environment ?? {};
+    for (const db of ["JOBDB", "JOBLOGGINGDB", "TASKQUEUEDB", "PILOTAGENTSDB", "SANDBOXMETADATADB", "TASKDB"]) {
+      assert.match(env[`DIRACX_DB_URL_${db}`] ?? "", /^postgresql:\/\//, db);
+    }
+  });
+
+  test("the mounted configuration is the demo configuration", () => {
+    assert.equal(fs.readFileSync(path.join(docker, "config", "default.yml"), "utf8"), demoConfigYaml());
+  });
+
+  test("both images run the diracx-tasks CLI; the extension image builds on the core one", () => {
+    const core = fs.readFileSync(path.join(docker, "Dockerfile"), "utf8");
+    assert.match(core, /^FROM node:20-slim$/m);
+    assert.match(core, /npm ci --omit=dev/);
+    assert.match(core, /^ENTRYPOINT \["diracx-tasks"\]$/m);
+    const gubbins = fs.readFileSync(path.join(docker, "Dockerfile.gubbins"), "utf8");
+    assert.match(gubbins, /^FROM \$\{CORE_IMAGE\}$/m);
+    assert.match(gubbins, /^ENV DIRACX_APP_ROOT=\/opt\/diracx-tasks\/extensions\/gubbins$/m);
+    // The symlink the image makes is what gubbins' own dependency declares.
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(docker, "../extensions/gubbins/package.json"), "utf8")) as { dependencies: Record<string, string> };
+    assert.equal(pkg.dependencies["diracx-tasks"], "file:../..");
+  });
+});
