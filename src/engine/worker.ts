@@ -15,6 +15,8 @@ import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import type { TaskSubmitter } from "./producer-types.ts";
 import { makeBackoffStrategy } from "./retry-strategy.ts";
+import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
+import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
 import { retryDelayFor } from "./retry.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 
@@ -99,8 +101,11 @@ export class TaskWorker {
       stalledInterval: this.timings.stalledIntervalMs,
       maxStalledCount: 2,
       autorun: false,
-      settings: { backoffStrategy: makeBackoffStrategy(opts.registry) },
+      // The worker schedules a periodic task's next run when it takes the current one, so it
+      // must read cron:/rrule: patterns exactly as the scheduler that created them.
+      settings: { backoffStrategy: makeBackoffStrategy(opts.registry), repeatStrategy: diracxRepeatStrategy },
     });
+    attachScheduleOutcomeRecorder(this.worker, this.connection, (err) => this.log.warn({ err: err.message }, "could not record a schedule outcome"));
     // dead-letter hook: tasks BullMQ fails itself after their workers died too often
     deadLetterStalledFailures(this.worker, this.connection, (name) => opts.registry.has(name) && opts.registry.get(name).dlqEligible, opts.deadLetters, this.log);
     this.worker.on("error", (err) => {
