@@ -7,7 +7,7 @@ import { connectBroker } from "./connection.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX } from "./keys.ts";
-import { bullmqPriority, queueNameFor, SIZES, type Size } from "./priorities.ts";
+import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "./priorities.ts";
 import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
 import { BACKOFF_TYPE, MAX_ATTEMPTS } from "./retry-strategy.ts";
 import { classOf, type TaskClass } from "./task.ts";
@@ -19,6 +19,27 @@ export class InvalidTaskArgsError extends DiracxError {}
 export interface Retention {
   completedSeconds: number;
   failedSeconds: number;
+}
+
+/** The data of a fresh task job: its validated args and the per-task record the worker fills. */
+export function newTaskJobData(args: Record<string, unknown>, labels: Record<string, string>, parentTaskId?: string): TaskJobData {
+  return { args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(parentTaskId ? { parentTaskId } : {}) } };
+}
+
+/**
+ * The BullMQ options every task job gets, whoever submits it (producer, flows, scheduler).
+ * Retries are decided by the task's policy through the worker's custom backoff strategy
+ * (it sees the real error); `attempts` is only a ceiling.
+ */
+export function taskJobOptions(priority: Priority, retention: Retention): JobsOptions {
+  const p = bullmqPriority(priority);
+  return {
+    ...(p !== undefined ? { priority: p } : {}),
+    attempts: MAX_ATTEMPTS,
+    backoff: { type: BACKOFF_TYPE },
+    removeOnComplete: { age: retention.completedSeconds },
+    removeOnFail: { age: retention.failedSeconds },
+  };
 }
 
 export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
@@ -140,21 +161,11 @@ export class Producer implements TaskSubmitter {
     if (!Number.isFinite(delay) || delay < 0) throw new DiracxError(`submit ${id}: delay must be a non-negative number of ms, got ${o.delay}`);
     const labels = { ...(o.labels ?? {}) };
     if (typeof args.vo === "string" && !labels.vo) labels.vo = args.vo;
-    const data: TaskJobData = {
-      args,
-      meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(o.parentTaskId ? { parentTaskId: o.parentTaskId } : {}) },
-    };
-    const priority = bullmqPriority(cls.priority);
+    const data = newTaskJobData(args, labels, o.parentTaskId);
     const opts: JobsOptions = {
       jobId: o.taskId ?? randomUUID(),
-      ...(priority !== undefined ? { priority } : {}),
+      ...taskJobOptions(cls.priority, this.retention),
       ...(delay > 0 ? { delay: Math.round(delay) } : {}),
-      // Retries are decided by the task's policy through the worker's custom
-      // backoff strategy (it sees the real error); attempts is only a ceiling.
-      attempts: MAX_ATTEMPTS,
-      backoff: { type: BACKOFF_TYPE },
-      removeOnComplete: { age: this.retention.completedSeconds },
-      removeOnFail: { age: this.retention.failedSeconds },
     };
     return { size: cls.size, name: id, data, opts };
   }

@@ -5,8 +5,7 @@
 import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
-import { retentionFromEnv } from "../engine/producer.ts";
-import { BACKOFF_TYPE, MAX_ATTEMPTS } from "../engine/retry-strategy.ts";
+import { newTaskJobData, retentionFromEnv, taskJobOptions } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 
 export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
@@ -24,19 +23,7 @@ export interface JobTemplate {
  * each run's own submission time is BullMQ's `job.timestamp`.
  */
 export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
-  const p = bullmqPriority(priority);
-  const retention = retentionFromEnv();
   const labels: Record<string, string> = { schedule: scheduleId };
   if (typeof args.vo === "string") labels.vo = args.vo;
-  return {
-    name: taskId,
-    data: { args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [] } },
-    opts: {
-      ...(p !== undefined ? { priority: p } : {}),
-      attempts: MAX_ATTEMPTS,
-      backoff: { type: BACKOFF_TYPE },
-      removeOnComplete: { age: retention.completedSeconds },
-      removeOnFail: { age: retention.failedSeconds },
-    },
-  };
+  return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority, retentionFromEnv()) };
 }
