@@ -1,3 +1,4 @@
+import { createInterface } from "node:readline/promises";
 import cliProgress from "cli-progress";
 
 /*
@@ -195,4 +196,14 @@ export function createLiveBlock(stream: OutputStream = process.stdout): LiveBloc
       shown = 0;
     },
   };
+}
+
+/** Asks a yes/no question on the terminal (stderr, so stdout stays machine-readable); default no. */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -1,22 +1,6 @@
 import net from "node:net";
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === "string") {
-        reject(new Error("no port"));
-        return;
-      }
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
-
+export { freePort } from "../../src/dev/net.ts";
 /** Resolves once something accepts TCP connections on the port. */
 export async function waitForPort(port: number, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

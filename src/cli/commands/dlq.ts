@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { Redis } from "ioredis";
 import { DiracxError } from "../../errors.ts";
@@ -10,7 +9,7 @@ import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { Producer } from "../../engine/producer.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
-import { createProgress, formatTable, type OutputStream } from "../ui.ts";
+import { confirm, createProgress, formatTable, type OutputStream } from "../ui.ts";
 
 interface FilterOpts {
   task?: string;
@@ -97,15 +96,6 @@ async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
     return await fn(producer);
   } finally {
     await producer.close();
-  }
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
   }
 }
 

@@ -1,8 +1,8 @@
-import { createInterface } from "node:readline/promises";
 import { Command, Option } from "commander";
 import { Redis } from "ioredis";
 import { DiracxError } from "../../errors.ts";
 import { LockManager, type LockInfo } from "../../locks/index.ts";
+import { confirm } from "../ui.ts";
 
 /** Redis could not be reached; names the URL and where it came from. */
 export class RedisConnectionError extends DiracxError {}
@@ -47,15 +47,6 @@ function table(infos: LockInfo[]): string {
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ")).join("\n");
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 /** `diracx-tasks locks list|release`: what holds which lock, and an operator override. */
