@@ -53,7 +53,7 @@ describe("diracx-tasks db init", () => {
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /^JobDB \(GubbinsJobDB\): applied 2 migrations/m);
     assert.match(first.stdout, /^LollygagDB: applied 1 migration/m);
-    assert.match(first.stdout, /^MyPilotDB: applied 1 migration/m);
+    assert.match(first.stdout, /^MyPilotDB: applied 2 migrations/m);
     const created = await tables(url);
     for (const t of ["Jobs", "GubbinsInfo", "Owners", "Cars", "MyComputeElements", "MyPilotSubmissions", "dlq_tasks"]) assert.ok(created.includes(t), t);
     const second = await dbInit(cwd, url, [...CORE_DBS, ...GUBBINS_DBS]);

@@ -61,9 +61,10 @@ describe("dummy job executor and broker-startup hook, on real workers (Redis + P
   it("the monitor moves Received jobs to Waiting and its executors, on the large queue, walk each to Done", async () => {
     const ids = await insertJobs(te, [{ jdl }, { jdl }, { jdl }]);
     const monitorId = await producer.submit("jobs:DummyJobExecutorMonitorTask", {});
+    // Read the job only once it is completed: a job object fetched earlier has no return value yet.
     const monitor = await waitFor("the monitor to complete", async () => {
-      const j = await producer.queue("small").getJob(monitorId);
-      return j && (await j.isCompleted()) ? j : undefined;
+      const q = producer.queue("small");
+      return (await q.getJobState(monitorId)) === "completed" ? await q.getJob(monitorId) : undefined;
     });
     assert.equal(monitor.returnvalue, 3);
     await waitFor("every job Done", async () => Object.values(await statuses(te, ids)).every((s) => s === "Done"));
