@@ -17,7 +17,7 @@ import { getRegistry, loadRegistry, SQL_DBS_GROUP, type Registry } from "../regi
 import { sandboxStoreEnvVar } from "../sandbox/settings.ts";
 import { envSuffix } from "../settings.ts";
 import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
-import { desiredFromConfig, periodicTasks } from "../scheduler/desired.ts";
+import { desiredFromConfig, onAnyChange, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
@@ -151,8 +151,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const engine = await createEngine({ env, redisUrl, watchConfig: true, ...(opts.appRoot ? { appRoot: opts.appRoot } : {}) });
     cleanups.push(() => engine.close());
-    const { tasks, producer, config } = engine;
-    if (!config) throw new DevStackError("the engine has no configuration although DIRACX_CONFIG_BACKEND_URL is set");
+    const { tasks, producer, config, tasksConfig } = engine;
+    if (!config || !tasksConfig) throw new DevStackError("the engine has no configuration although DIRACX_CONFIG_BACKEND_URL is set");
     // Code outside a task (demo submissions, an embedding caller) submits through the same producer.
     setDefaultProducer(producer);
     cleanups.push(() => setDefaultProducer(undefined));
@@ -166,8 +166,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const scheduler = new Scheduler({
       redis: engine.redis,
-      desired: desiredFromConfig(periodic, config),
-      onConfigChange: (listener) => config.onChange(() => listener()),
+      desired: desiredFromConfig(periodic, config, tasksConfig),
+      onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
       ...(opts.logger ? { logger: opts.logger } : {}),

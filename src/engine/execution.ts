@@ -74,7 +74,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
 
   let held: HeldLocks | undefined;
   if (input.lockManager && locks.length > 0) {
-    const res = await input.lockManager.acquireAll(locks, input.lockOwner, input.lockTtlMs, { skipLimiters: input.skipLimiters });
+    // The holder is what `diracx-tasks locks list` shows an operator for each held lock.
+    const res = await input.lockManager.acquireAll(locks, input.lockOwner, input.lockTtlMs, {
+      skipLimiters: input.skipLimiters,
+      holder: { taskId: input.taskId, taskName: input.id },
+    });
     if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: elapsed() };
     held = res.held;
   }

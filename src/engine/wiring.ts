@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { ConfigSource } from "../config/source.ts";
+import { ConfigSource, TasksConfigSource } from "../config/source.ts";
 import { openUnitOfWork } from "../db/unit-of-work.ts";
 import { LockManager } from "../locks/index.ts";
 import { loadLockObjectTypes } from "../locks/object-types.ts";
@@ -22,6 +22,8 @@ export interface Engine {
   openUnitOfWork: OpenUnitOfWork;
   limitsFor: LimitsResolver | undefined;
   config: ConfigSource | undefined;
+  /** The tasks configuration (the document's `Tasks` section or DIRACX_TASKS_CONFIG). */
+  tasksConfig: TasksConfigSource | undefined;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,9 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);
-  const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, opts.watchConfig ? {} : { watch: false }) : undefined;
+  const watch = opts.watchConfig ? {} : { watch: false };
+  const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, watch) : undefined;
+  const tasksConfig = config ? await TasksConfigSource.fromEnv(config, env, watch) : undefined;
   const redisUrl = opts.redisUrl ?? redisUrlFromEnv(env);
   const redis = connectBroker(redisUrl, "diracx-tasks:engine");
   const producer = new Producer({ connection: redis, registry: tasks });
@@ -56,10 +60,12 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     producer,
     lockManager: new LockManager(redis),
     openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
-    limitsFor: config ? limitsFromTasksConfig(() => config.current().Tasks) : undefined,
+    limitsFor: tasksConfig ? limitsFromTasksConfig(() => tasksConfig.current()) : undefined,
     config,
+    tasksConfig,
     async close() {
       await producer.close();
+      tasksConfig?.close();
       config?.close();
       redis.disconnect();
     },

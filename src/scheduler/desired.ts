@@ -113,13 +113,21 @@ export function computeDesiredSchedules(
   return { schedules, problems };
 }
 
-/** A desired-schedule source reading the current configuration of a ConfigSource-like object. */
+/**
+ * A desired-schedule source reading the current configuration: VOs from the DiracX document,
+ * the tasks configuration from wherever it lives (the document's `Tasks` section or
+ * DIRACX_TASKS_CONFIG; see TasksConfigSource).
+ */
 export function desiredFromConfig(
   tasks: readonly PeriodicTaskInfo[],
-  config: { current(): { Registry: Record<string, unknown>; Tasks?: TasksConfig | undefined } },
+  config: { current(): { Registry: Record<string, unknown> } },
+  tasksConfig: { current(): TasksConfig | undefined },
 ): () => { schedules: DesiredSchedule[]; problems: ScheduleProblem[] } {
-  return () => {
-    const c = config.current();
-    return computeDesiredSchedules(tasks, { vos: Object.keys(c.Registry), tasksConfig: c.Tasks });
-  };
+  return () => computeDesiredSchedules(tasks, { vos: Object.keys(config.current().Registry), tasksConfig: tasksConfig.current() });
+}
+
+/** Calls `listener` when any of the sources changes; returns the unsubscribe function. */
+export function onAnyChange(sources: readonly { onChange(cb: () => void): () => void }[], listener: () => void): () => void {
+  const offs = sources.map((s) => s.onChange(() => listener()));
+  return () => offs.forEach((off) => off());
 }

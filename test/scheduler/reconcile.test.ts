@@ -89,7 +89,7 @@ describe("reconcile", () => {
     const tasks = [periodic("demo:PerVo", { kind: "cron", expression: "0 6 * * *" }, { voAware: true }), periodic("demo:Global", { kind: "interval", seconds: 3600 })];
     const scheduler = new Scheduler({
       redis,
-      desired: desiredFromConfig(tasks, source),
+      desired: desiredFromConfig(tasks, source, { current: () => source.current().Tasks }),
       onConfigChange: (listener) => source.onChange(() => listener()),
     });
     const nextConfigReconcile = (): Promise<ReconcileReport> =>
@@ -136,7 +136,7 @@ describe("configuration shared with the engine", () => {
     try {
       const limitsFor = limitsFromTasksConfig(() => source.current().Tasks);
       assert.deepEqual(limitsFor("demo:PerVo", "lhcb", new RateLimiter("task", "PerVo")), { rate: { limit: 7, windowSeconds: 30 } });
-      const desired = desiredFromConfig([periodic("demo:PerVo", { kind: "cron", expression: "0 6 * * *" }, { voAware: true })], source)();
+      const desired = desiredFromConfig([periodic("demo:PerVo", { kind: "cron", expression: "0 6 * * *" }, { voAware: true })], source, { current: () => source.current().Tasks })();
       assert.deepEqual(desired.schedules.map((s) => [s.id, s.spec]), [["demo:PerVo@lhcb", { kind: "interval", seconds: 60 }]]);
     } finally {
       source.close();

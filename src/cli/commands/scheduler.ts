@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { ConfigSource } from "../../config/source.ts";
+import { ConfigSource, TasksConfigSource } from "../../config/source.ts";
 import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeAllEngines } from "../../db/sql/engine.ts";
 import { TaskDB } from "../../db/sql/task-db.ts";
@@ -9,7 +9,7 @@ import { TaskRegistry } from "../../engine/task-registry.ts";
 import { logger } from "../../logging.ts";
 import { getRegistry } from "../../registry/index.ts";
 import { loadBrokerStartupHooks } from "../../scheduler/broker-lifecycle.ts";
-import { desiredFromConfig, periodicTasks } from "../../scheduler/desired.ts";
+import { desiredFromConfig, onAnyChange, periodicTasks } from "../../scheduler/desired.ts";
 import { Scheduler } from "../../scheduler/scheduler.ts";
 
 /** `diracx-tasks scheduler`: keeps the periodic schedules in Redis in line with registry × configuration. */
@@ -22,13 +22,14 @@ export function schedulerCommand(): Command {
       const registry = await getRegistry();
       const tasks = periodicTasks(await TaskRegistry.load(registry));
       const config = await ConfigSource.fromEnv(registry);
+      const tasksConfig = await TasksConfigSource.fromEnv(config);
       const hooks = await loadBrokerStartupHooks(registry);
       const redis = connectBroker(opts.redisUrl ?? redisUrlFromEnv(), "diracx-tasks:scheduler");
       const hasTaskDB = Boolean(process.env[dbUrlEnvVar(TaskDB.dbName)]);
       const scheduler = new Scheduler({
         redis,
-        desired: desiredFromConfig(tasks, config),
-        onConfigChange: (listener) => config.onChange(() => listener()),
+        desired: desiredFromConfig(tasks, config, tasksConfig),
+        onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
         hooks,
         ...(hasTaskDB ? { countDeadLetters: () => TaskDB.fromEnv<TaskDB>().count({ status: "pending" }) } : {}),
         brokerCheckIntervalMs: Number(opts.brokerCheckInterval) * 1000,
@@ -45,6 +46,7 @@ export function schedulerCommand(): Command {
         process.once("SIGINT", () => stop("SIGINT"));
       });
       await scheduler.stop();
+      tasksConfig.close();
       config.close();
       redis.disconnect();
       await closeAllEngines();
