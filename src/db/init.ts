@@ -2,6 +2,7 @@ import { SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
 import { dbUrlEnvVar, type Env, type SQLDBClass } from "./sql/base.ts";
 import { DBConfigurationError } from "./errors.ts";
 import type { MigrationResult } from "./sql/migrations.ts";
+import { JobParametersDB } from "./os/job-parameters-db.ts";
 
 export interface DbInitResult extends MigrationResult {
   /** The implementation that was migrated (e.g. GubbinsJobDB for JobDB). */
@@ -34,4 +35,21 @@ export async function initDatabases(registry: Registry, opts: { env?: Env; only?
     results.push({ ...result, className: (cls as { name: string }).name });
   }
   return results;
+}
+
+/**
+ * Creates the job parameters store's index template (OpenSearch) or table (the SQL-backed
+ * store), whichever the environment selects; returns the backend, or undefined when neither
+ * DIRACX_OS_DB_JOBPARAMETERSDB nor DIRACX_DB_URL_JOBPARAMETERSDB is set.
+ */
+export async function initJobParameters(env: Env = process.env): Promise<"opensearch" | "sql" | undefined> {
+  const backend = JobParametersDB.selectBackend(env);
+  if (!backend) return undefined;
+  const store = JobParametersDB.open(env);
+  try {
+    await store.createIndexTemplate();
+  } finally {
+    await store.close?.();
+  }
+  return backend;
 }

@@ -1,7 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
-import { initDatabases } from "../db/init.ts";
-import { JobParametersDB } from "../db/os/job-parameters-db.ts";
+import { initDatabases, initJobParameters } from "../db/init.ts";
 import { JOB_PARAMETERS_DB_NAME } from "../db/os/job-parameters.ts";
 import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { closeAllEngines } from "../db/sql/engine.ts";
@@ -143,10 +142,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     cleanups.push(() => closeAllEngines());
 
     const migrated = await initDatabases(registry, { env });
-    // The SQL-backed job parameters store is not a `diracx.dbs.sql` entry: create its table too.
-    const jobParameters = JobParametersDB.open(env);
-    await jobParameters.createIndexTemplate();
-    await jobParameters.close?.();
+    await initJobParameters(env);
     log.info({ databases: migrated.map((m) => m.className) }, "databases ready");
 
     const engine = await createEngine({ env, redisUrl, watchConfig: true, ...(opts.appRoot ? { appRoot: opts.appRoot } : {}) });

@@ -46,6 +46,16 @@ describe("diracx-tasks db init", () => {
     assert.deepEqual(await tables(url), created);
   });
 
+  test("with a job parameters URL: also creates the SQL-backed job parameters store, and a second run is harmless", async () => {
+    const url = await createTestDatabase("initjp");
+    for (let run = 0; run < 2; run++) {
+      const res = await dbInit(REPO_ROOT, url, [...CORE_DBS, "JobParametersDB"]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /^JobParametersDB \(SQL-backed\): index template ready$/m);
+    }
+    assert.ok((await tables(url)).includes("JobParametersDocuments"));
+  });
+
   test("from extensions/gubbins: adds the gubbins tables and migrations", async () => {
     const url = await createTestDatabase("initg");
     const cwd = path.join(REPO_ROOT, "extensions/gubbins");

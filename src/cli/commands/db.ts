@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { initDatabases } from "../../db/init.ts";
+import { initDatabases, initJobParameters } from "../../db/init.ts";
 import { closeAllEngines } from "../../db/sql/engine.ts";
 import { getRegistry } from "../../registry/index.ts";
 
@@ -16,6 +16,11 @@ export function dbCommand(): Command {
           const n = r.applied.length;
           const impl = r.className !== r.dbName ? ` (${r.className})` : "";
           process.stdout.write(n === 0 ? `${r.dbName}${impl}: up to date\n` : `${r.dbName}${impl}: applied ${n} migration${n === 1 ? "" : "s"} (${r.applied.map((m) => `${m.scope} ${m.version}: ${m.name}`).join("; ")})\n`);
+        }
+        // The job parameters store is not a diracx.dbs.sql entry: its index template (or table) too.
+        if (!opts.db?.length) {
+          const backend = await initJobParameters();
+          if (backend) process.stdout.write(`JobParametersDB (${backend === "sql" ? "SQL-backed" : "OpenSearch"}): index template ready\n`);
         }
       } finally {
         await closeAllEngines();
