@@ -73,8 +73,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const locks = task.locks().map((l) => applyLimits(l, input.limitsFor?.(input.id, vo, l)));
 
   let held: HeldLocks | undefined;
-  if (input.lockManager && locks.length > 0) {
-    const res = await input.lockManager.acquireAll(locks, input.lockOwner, input.lockTtlMs, { skipLimiters: input.skipLimiters });
+  // Disabled limiters (the default) cost nothing: no Redis round trip at all.
+  const active = locks.filter((l) => l.enabled && !(input.skipLimiters && l.isLimiter));
+  if (input.lockManager && active.length > 0) {
+    const res = await input.lockManager.acquireAll(active, input.lockOwner, input.lockTtlMs, { skipLimiters: input.skipLimiters });
     if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: elapsed() };
     held = res.held;
   }
@@ -87,7 +89,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const timeoutMs = timeoutOf(cls);
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)), timeoutMs);
   let extender: NodeJS.Timeout | undefined;
-  if (held !== undefined && input.lockManager) {
+  if (held !== undefined && held.locks.length > 0 && input.lockManager) {
     const manager = input.lockManager;
     const h = held;
     extender = setInterval(() => {
@@ -140,7 +142,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     clearTimeout(timer);
     if (extender) clearInterval(extender);
     input.shutdownSignal?.removeEventListener("abort", onShutdown);
-    if (held !== undefined && input.lockManager) {
+    if (held !== undefined && held.locks.length > 0 && input.lockManager) {
       await input.lockManager.releaseAll(held).catch((err: unknown) => logger.warn({ err }, "could not release locks; they expire by TTL"));
     }
   }
