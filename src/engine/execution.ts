@@ -73,9 +73,11 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const locks = task.locks().map((l) => applyLimits(l, input.limitsFor?.(input.id, vo, l)));
 
   let held: HeldLocks | undefined;
-  if (input.lockManager && locks.length > 0) {
+  // Disabled limiters (the default) cost nothing: no Redis round trip at all.
+  const active = locks.filter((l) => l.enabled && !(input.skipLimiters && l.isLimiter));
+  if (input.lockManager && active.length > 0) {
     // The holder is what `diracx-tasks locks list` shows an operator for each held lock.
-    const res = await input.lockManager.acquireAll(locks, input.lockOwner, input.lockTtlMs, {
+    const res = await input.lockManager.acquireAll(active, input.lockOwner, input.lockTtlMs, {
       skipLimiters: input.skipLimiters,
       holder: { taskId: input.taskId, taskName: input.id },
     });
@@ -91,7 +93,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const timeoutMs = timeoutOf(cls);
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)), timeoutMs);
   let extender: NodeJS.Timeout | undefined;
-  if (held !== undefined && input.lockManager) {
+  if (held !== undefined && held.locks.length > 0 && input.lockManager) {
     const manager = input.lockManager;
     const h = held;
     extender = setInterval(() => {
@@ -144,7 +146,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     clearTimeout(timer);
     if (extender) clearInterval(extender);
     input.shutdownSignal?.removeEventListener("abort", onShutdown);
-    if (held !== undefined && input.lockManager) {
+    if (held !== undefined && held.locks.length > 0 && input.lockManager) {
       await input.lockManager.releaseAll(held).catch((err: unknown) => logger.warn({ err }, "could not release locks; they expire by TTL"));
     }
   }

@@ -2,8 +2,10 @@
  * What the engine keeps in each BullMQ job. The job NAME is the task id
  * (`<category>:<Class>`), the job ID the task's unique id. Per-attempt records
  * live in `data.meta.history` (not `job.log`) so one HGET shows a task's whole
- * story: first submission, parent, deferrals and each attempt's outcome,
- * duration and error. The final result is the job's `returnvalue`.
+ * story: first submission, parent, deferrals and each failed or requeued
+ * attempt's outcome, duration and error. The successful attempt is not written
+ * again: BullMQ's `attemptsMade`, `processedOn`, `finishedOn` and `returnvalue`
+ * describe it.
  */
 export interface AttemptRecord {
   attempt: number;
