@@ -182,6 +182,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
           openUnitOfWork: engine.openUnitOfWork,
           lockManager: engine.lockManager,
           ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+        ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
           ...(opts.logger ? { logger: opts.logger } : {}),
         }),
     );

@@ -7,6 +7,8 @@ import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
 import { connectBroker } from "./connection.ts";
 import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
+import { resolveTaskSettings } from "../config/tasks-config.ts";
+import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";
 import { TaskRegistry } from "./task-registry.ts";
@@ -21,6 +23,7 @@ export interface Engine {
   lockManager: LockManager;
   openUnitOfWork: OpenUnitOfWork;
   limitsFor: LimitsResolver | undefined;
+  retryFor: RetryOverrideResolver | undefined;
   config: ConfigSource | undefined;
   /** The tasks configuration (the document's `Tasks` section or DIRACX_TASKS_CONFIG). */
   tasksConfig: TasksConfigSource | undefined;
@@ -61,6 +64,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     lockManager: new LockManager(redis),
     openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
     limitsFor: tasksConfig ? limitsFromTasksConfig(() => tasksConfig.current()) : undefined,
+    retryFor: tasksConfig ? (taskId, vo) => resolveTaskSettings(tasksConfig.current(), taskId, vo).retry : undefined,
     config,
     tasksConfig,
     async close() {

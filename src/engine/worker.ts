@@ -15,7 +15,7 @@ import type { LockManager } from "../locks/index.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import type { TaskSubmitter } from "./producer-types.ts";
-import { makeBackoffStrategy } from "./retry-strategy.ts";
+import { makeBackoffStrategy, type RetryOverrideResolver } from "./retry-strategy.ts";
 import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
 import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
 import { retryDelayFor } from "./retry.ts";
@@ -64,6 +64,8 @@ export interface TaskWorkerOptions {
   openUnitOfWork: OpenUnitOfWork;
   lockManager?: LockManager;
   limitsFor?: LimitsResolver;
+  /** Retry overrides from the tasks configuration. */
+  retryFor?: RetryOverrideResolver;
   timings?: Partial<WorkerTimings>;
   logger?: Logger;
   /** Copies dead letters from the Redis outbox into TaskDB (started and stopped with the worker). */
@@ -106,7 +108,7 @@ export class TaskWorker {
       autorun: false,
       // The worker schedules a periodic task's next run when it takes the current one, so it
       // must read cron:/rrule: patterns exactly as the scheduler that created them.
-      settings: { backoffStrategy: makeBackoffStrategy(opts.registry), repeatStrategy: diracxRepeatStrategy },
+      settings: { backoffStrategy: makeBackoffStrategy(opts.registry, opts.retryFor), repeatStrategy: diracxRepeatStrategy },
     });
     attachScheduleOutcomeRecorder(this.worker, this.connection, (err) => this.log.warn({ err: err.message }, "could not record a schedule outcome"));
     // dead-letter hook: tasks BullMQ fails itself after their workers died too often

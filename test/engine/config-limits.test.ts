@@ -1,4 +1,4 @@
-// Limits set in the tasks configuration throttle running tasks (upstream parsed that
+// Limits and retry overrides set in the tasks configuration apply to running tasks (upstream parsed that
 // configuration and never applied it), and `locks list` shows what running tasks hold.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -16,7 +16,18 @@ const server = await RedisServer.start();
 const configDir = fs.mkdtempSync(path.join(os.tmpdir(), "diracx-limits-"));
 fs.writeFileSync(
   path.join(configDir, "default.yml"),
-  ["Registry:", "  lhcb: {}", "Tasks:", "  common:", '    "test:Recorder":', "      limits:", "        concurrency: { limit: 1 }", ""].join("\n"),
+  [
+    "Registry:",
+    "  lhcb: {}",
+    "Tasks:",
+    "  common:",
+    '    "test:Recorder":',
+    "      limits:",
+    "        concurrency: { limit: 1 }",
+    '    "test:AlwaysFails":',
+    "      retry: { maxRetries: 1 }",
+    "",
+  ].join("\n"),
 );
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 process.env.DIRACX_CONFIG_BACKEND_URL = configDir;
@@ -40,6 +51,7 @@ before(async () => {
     openUnitOfWork: engine.openUnitOfWork,
     lockManager: engine.lockManager,
     ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+    ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
     timings: { baseDeferralMs: 20, maxDeferralMs: 200 },
   });
   await worker.start();
@@ -87,4 +99,12 @@ test("a concurrency limit from the configuration holds back tasks while one runs
     assert.ok((job?.data.meta.deferrals ?? 0) >= 1, "it was deferred, not failed");
     assert.equal(job?.attemptsMade, 1, "deferrals do not count as attempts");
   }
+});
+
+test("a retry override from the configuration replaces the task's own retry count", async () => {
+  // test:AlwaysFails declares maxRetries 2 (3 executions); the configuration says 1.
+  const id = await engine.producer.submit("test:AlwaysFails", { key: "overridden" });
+  const job = await waitForJob(engine.producer.queue("small"), id, ["failed"]);
+  assert.equal(job.attemptsMade, 2);
+  assert.deepEqual((await runs(redis, "overridden")).map((r) => r.attempt), [1, 2]);
 });

@@ -32,6 +32,7 @@ export function workerCommand(): Command {
         openUnitOfWork: engine.openUnitOfWork,
         lockManager: engine.lockManager,
         ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+        ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
         ...deadLetterOption(engine.redis), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
       });
       worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));
