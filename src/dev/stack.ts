@@ -9,7 +9,7 @@ import { TaskDB } from "../db/sql/task-db.ts";
 import { setDefaultProducer } from "../engine/context.ts";
 import { SIZES, type Size } from "../engine/priorities.ts";
 import { TaskWorker } from "../engine/worker.ts";
-import { createEngine } from "../engine/wiring.ts";
+import { createEngine, engineWorkerOptions } from "../engine/wiring.ts";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { getRegistry, loadRegistry, SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
@@ -176,13 +176,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         new TaskWorker({
           size,
           concurrency: opts.concurrency?.[size] ?? DEFAULT_CONCURRENCY[size],
-          connection: redisUrl,
-          registry: tasks,
-          submitter: producer,
-          openUnitOfWork: engine.openUnitOfWork,
-          lockManager: engine.lockManager,
-          ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
-        ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
+          ...engineWorkerOptions(engine),
           ...(opts.logger ? { logger: opts.logger } : {}),
         }),
     );

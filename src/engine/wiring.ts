@@ -12,6 +12,7 @@ import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";
 import { TaskRegistry } from "./task-registry.ts";
+import type { TaskWorkerOptions } from "./worker.ts";
 
 /** Everything a worker, the CLI or a router needs to submit and run tasks. */
 export interface Engine {
@@ -73,5 +74,23 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
       config?.close();
       redis.disconnect();
     },
+  };
+}
+
+/**
+ * The engine-wide part of a TaskWorker's options (broker, tasks, producer, databases, locks,
+ * configured limits and retry overrides), so every place that starts workers wires them alike.
+ */
+export function engineWorkerOptions(
+  engine: Engine,
+): Pick<TaskWorkerOptions, "connection" | "registry" | "submitter" | "openUnitOfWork" | "lockManager" | "limitsFor" | "retryFor"> {
+  return {
+    connection: engine.redisUrl,
+    registry: engine.tasks,
+    submitter: engine.producer,
+    openUnitOfWork: engine.openUnitOfWork,
+    lockManager: engine.lockManager,
+    ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
+    ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
   };
 }

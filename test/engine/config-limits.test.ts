@@ -31,7 +31,7 @@ fs.writeFileSync(
 );
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 process.env.DIRACX_CONFIG_BACKEND_URL = configDir;
-const { createEngine } = await import("../../src/engine/wiring.ts");
+const { createEngine, engineWorkerOptions } = await import("../../src/engine/wiring.ts");
 const { TaskWorker } = await import("../../src/engine/worker.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
@@ -45,13 +45,7 @@ before(async () => {
   worker = new TaskWorker({
     size: "small",
     concurrency: 4,
-    connection: server.url,
-    registry: engine.tasks,
-    submitter: engine.producer,
-    openUnitOfWork: engine.openUnitOfWork,
-    lockManager: engine.lockManager,
-    ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
-    ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
+    ...engineWorkerOptions(engine),
     timings: { baseDeferralMs: 20, maxDeferralMs: 200 },
   });
   await worker.start();

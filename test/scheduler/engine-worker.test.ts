@@ -11,7 +11,7 @@ import { runs, waitFor } from "../engine/support.ts";
 const appRoot = path.resolve(import.meta.dirname, "../fixtures/engine-app");
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
-const { createEngine } = await import("../../src/engine/wiring.ts");
+const { createEngine, engineWorkerOptions } = await import("../../src/engine/wiring.ts");
 const { TaskWorker } = await import("../../src/engine/worker.ts");
 const { Scheduler } = await import("../../src/scheduler/scheduler.ts");
 const { ScheduleAdmin } = await import("../../src/scheduler/admin.ts");
@@ -28,11 +28,7 @@ before(async () => {
   worker = new TaskWorker({
     size: "small",
     concurrency: 2,
-    connection: server.url,
-    registry: engine.tasks,
-    submitter: engine.producer,
-    openUnitOfWork: engine.openUnitOfWork,
-    lockManager: engine.lockManager,
+    ...engineWorkerOptions(engine),
   });
   await worker.start();
   const tasks = periodicTasks(engine.tasks).filter((t) => t.taskId === "test:Ticker");

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { TaskWorker } from "../../engine/worker.ts";
 import { deadLetterOption } from "../../engine/dead-letter.ts";
-import { createEngine } from "../../engine/wiring.ts";
+import { createEngine, engineWorkerOptions } from "../../engine/wiring.ts";
 import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
 import { logger } from "../../logging.ts";
 
@@ -26,13 +26,7 @@ export function workerCommand(): Command {
       const worker = new TaskWorker({
         size: opts.size,
         concurrency: opts.concurrency,
-        connection: engine.redisUrl,
-        registry: engine.tasks,
-        submitter: engine.producer,
-        openUnitOfWork: engine.openUnitOfWork,
-        lockManager: engine.lockManager,
-        ...(engine.limitsFor ? { limitsFor: engine.limitsFor } : {}),
-        ...(engine.retryFor ? { retryFor: engine.retryFor } : {}),
+        ...engineWorkerOptions(engine),
         ...deadLetterOption(engine.redis), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
       });
       worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));
