@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { TaskContext } from "./context.ts";
 import { withProducer } from "./context.ts";
-import { spawnWithCallbackHere, type ChildOutcome } from "./fanout.ts";
+import { spawnWithCallbackHere, type ChildOutcome, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { Limits } from "../config/tasks-config.ts";
 import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
 import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
@@ -22,7 +22,8 @@ export interface AttemptInput {
   args: Record<string, unknown>;
   taskId: string;
   attempt: number;
-  logger: Logger;
+  /** The attempt's logger; called only when something is logged (a pino child costs as much as a line). */
+  logger: () => Logger;
   submitter: TaskSubmitter;
   openUnitOfWork: OpenUnitOfWork;
   lockManager: LockManager | undefined;
@@ -31,8 +32,8 @@ export interface AttemptInput {
   /** Interactive runs skip limiters but keep structural locks. */
   skipLimiters: boolean;
   limitsFor?: LimitsResolver;
-  /** Aborted by the worker on shutdown deadline. */
-  shutdownSignal?: AbortSignal;
+  /** The worker's running attempts, aborted together at its shutdown deadline. */
+  running?: RunningAttempts;
   /** Called right before execute (the `call --debugger before` hook). */
   beforeExecute?: () => void | Promise<void>;
   /** Set by the worker for fan-out callbacks (fanout.ts). */
@@ -58,100 +59,206 @@ function applyLimits(lock: Lock, limits: Limits | undefined): Lock {
   return lock;
 }
 
+type Abort = (reason: Error) => void;
+
+/**
+ * The attempts a worker is running, so its shutdown deadline can abort them
+ * all (a Set rather than one listener per attempt on a shared AbortSignal).
+ */
+export class RunningAttempts {
+  private readonly aborts = new Set<Abort>();
+  private reason: Error | undefined;
+
+  add(abort: Abort): void {
+    if (this.reason) abort(this.reason);
+    else this.aborts.add(abort);
+  }
+
+  delete(abort: Abort): void {
+    this.aborts.delete(abort);
+  }
+
+  get size(): number {
+    return this.aborts.size;
+  }
+
+  /** Aborts every running attempt, and any attempt added from now on. */
+  abortAll(reason: Error): void {
+    this.reason = reason;
+    for (const abort of this.aborts) abort(reason);
+    this.aborts.clear();
+  }
+}
+
+const NOT_LOST: TaskContext["lockLost"] = Object.freeze({ lost: false, keys: Object.freeze([]) as readonly string[] });
+
+function hasDependencies(spec: DependencySpec): boolean {
+  for (const _ in spec) return true;
+  return false;
+}
+
+/**
+ * How an attempt is stopped early (timeout, lost lock, worker shutdown). The
+ * AbortController behind `ctx.signal` is only created if the task reads it.
+ */
+class AttemptAbort {
+  reason: Error | undefined;
+  private controller: AbortController | undefined;
+  private rejectWait: ((reason: Error) => void) | undefined;
+  readonly abort: Abort = (reason) => {
+    if (this.reason) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
+    this.rejectWait?.(reason);
+  };
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Waits for `work`, or rejects as soon as the attempt is aborted (a stuck task cannot hold its slot). */
+  race<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.reason) return reject(this.reason);
+      this.rejectWait = reject;
+      work.then(resolve, reject);
+    });
+  }
+}
+
+/** The `ctx` of one attempt; the logger child and the abort signal are made on first use. */
+class AttemptContext implements TaskContext {
+  deps: TaskContext["deps"] = {};
+  lockLost: TaskContext["lockLost"] = NOT_LOST;
+  private log: Logger | undefined;
+  constructor(
+    private readonly input: AttemptInput,
+    private readonly aborter: AttemptAbort,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+  get logger(): Logger {
+    return (this.log ??= this.input.logger());
+  }
+  get taskId(): string {
+    return this.input.taskId;
+  }
+  get attempt(): number {
+    return this.input.attempt;
+  }
+  schedule(child: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions): Promise<string> {
+    return withProducer(this.input.submitter, () => child.schedule(opts), this.input.taskId);
+  }
+  spawnWithCallback(children: readonly object[], callback: object, opts?: SpawnOptions): Promise<FanoutHandle> {
+    return withProducer(this.input.submitter, () => spawnWithCallbackHere(children, callback, opts), this.input.taskId);
+  }
+  childOutcomes(): Promise<ChildOutcome[]> {
+    return this.input.childOutcomes ? this.input.childOutcomes() : Promise.resolve([]);
+  }
+}
+
 /**
  * One attempt of a task: locks (all-or-nothing) → unit of work → execute with
  * a timeout → commit or roll back → release locks. Locks are released only
  * after the transactions ended (upstream released them before committing, and
- * committed the writes of failed tasks).
+ * committed the writes of failed tasks). A task without dependencies opens no
+ * unit of work, and one whose locks are all disabled limiters makes no Redis
+ * call: the no-op path costs little more than BullMQ itself.
  */
 export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const started = performance.now();
-  const elapsed = (): number => performance.now() - started;
-  const { cls, logger } = input;
+  const { cls } = input;
   const task = new (cls as unknown as new (a: Record<string, unknown>) => Task<object>)(input.args);
   const vo = typeof input.args.vo === "string" ? input.args.vo : undefined;
-  const locks = task.locks().map((l) => applyLimits(l, input.limitsFor?.(input.id, vo, l)));
+  const limitsFor = input.limitsFor;
+  let active: Lock[] | undefined;
+  for (const declared of task.locks()) {
+    const lock = limitsFor && declared.isLimiter ? applyLimits(declared, limitsFor(input.id, vo, declared)) : declared;
+    // Disabled limiters (the default) cost nothing: no Redis round trip at all.
+    if (lock.enabled && !(input.skipLimiters && lock.isLimiter)) (active ??= []).push(lock);
+  }
 
   let held: HeldLocks | undefined;
-  // Disabled limiters (the default) cost nothing: no Redis round trip at all.
-  const active = locks.filter((l) => l.enabled && !(input.skipLimiters && l.isLimiter));
-  if (input.lockManager && active.length > 0) {
+  const manager = input.lockManager;
+  if (manager && active) {
     // The holder is what `diracx-tasks locks list` shows an operator for each held lock.
-    const res = await input.lockManager.acquireAll(active, input.lockOwner, input.lockTtlMs, {
+    const res = await manager.acquireAll(active, input.lockOwner, input.lockTtlMs, {
       skipLimiters: input.skipLimiters,
       holder: { taskId: input.taskId, taskName: input.id },
     });
-    if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: elapsed() };
-    held = res.held;
+    if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: performance.now() - started };
+    if (res.held.locks.length > 0) held = res.held;
   }
 
-  const controller = new AbortController();
-  const lockLost = { lost: false, keys: [] as string[] };
-  const onShutdown = (): void => controller.abort(new ShutdownAbort("worker shutting down"));
-  if (input.shutdownSignal?.aborted) onShutdown();
-  input.shutdownSignal?.addEventListener("abort", onShutdown, { once: true });
+  const aborter = new AttemptAbort();
+  input.running?.add(aborter.abort);
   const timeoutMs = timeoutOf(cls);
-  const timer = setTimeout(() => controller.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)), timeoutMs);
-  let extender: NodeJS.Timeout | undefined;
-  if (held !== undefined && held.locks.length > 0 && input.lockManager) {
-    const manager = input.lockManager;
-    const h = held;
-    extender = setInterval(() => {
-      manager.extendAll(h, input.lockTtlMs).then(
-        ({ lost }) => {
-          if (lost.length === 0 || lockLost.lost) return;
-          lockLost.lost = true;
-          lockLost.keys = lost;
-          logger.error({ lost }, "task lost its locks; aborting it");
-          controller.abort(new LockLostError(lost));
-        },
-        (err: unknown) => logger.warn({ err }, "could not extend locks (will retry)"),
-      );
-    }, Math.max(50, Math.floor(input.lockTtlMs / 3)));
-  }
+  const timer = setTimeout(() => aborter.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)), timeoutMs);
+  const ctx = new AttemptContext(input, aborter);
+  const extender = held && manager ? extendWhileRunning(manager, held, input, aborter, (lost) => (ctx.lockLost = lost)) : undefined;
 
   let uow: UnitOfWork<DependencySpec> | undefined;
   let outcome: AttemptOutcome;
   try {
-    uow = await input.openUnitOfWork(cls.dependencies);
-    const ctx: TaskContext = {
-      deps: uow.deps,
-      signal: controller.signal,
-      logger,
-      taskId: input.taskId,
-      attempt: input.attempt,
-      lockLost,
-      schedule: (child: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions) => withProducer(input.submitter, () => child.schedule(opts), input.taskId),
-      spawnWithCallback: (children, callback, opts) => withProducer(input.submitter, () => spawnWithCallbackHere(children, callback, opts), input.taskId),
-      childOutcomes: input.childOutcomes ?? (async () => []),
-    };
+    if (hasDependencies(cls.dependencies)) {
+      uow = await input.openUnitOfWork(cls.dependencies);
+      ctx.deps = uow.deps;
+    }
     await input.beforeExecute?.();
-    const aborted = new Promise<never>((_, reject) => {
-      if (controller.signal.aborted) reject(controller.signal.reason);
-      controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
-    });
-    aborted.catch(() => {});
-    // The task sees the abort through ctx.signal; we stop waiting for it at
-    // once so a stuck task cannot hold the worker slot past its timeout.
-    const value = await Promise.race([withProducer(input.submitter, () => task.execute(ctx as never), input.taskId), aborted]);
-    await uow.commit();
-    uow = undefined;
+    const value = await aborter.race(withProducer(input.submitter, () => task.execute(ctx as never), input.taskId));
+    if (uow) {
+      const committing = uow;
+      uow = undefined;
+      await committing.commit();
+    }
     outcome = { kind: "completed", value, durationMs: 0 };
   } catch (error) {
     if (uow) {
-      await uow.rollback().catch((err: unknown) => logger.error({ err }, "rollback failed"));
+      await uow.rollback().catch((err: unknown) => input.logger().error({ err }, "rollback failed"));
     }
     outcome = error instanceof ShutdownAbort ? { kind: "requeue", durationMs: 0 } : { kind: "failed", error, durationMs: 0 };
   } finally {
     clearTimeout(timer);
     if (extender) clearInterval(extender);
-    input.shutdownSignal?.removeEventListener("abort", onShutdown);
-    if (held !== undefined && held.locks.length > 0 && input.lockManager) {
-      await input.lockManager.releaseAll(held).catch((err: unknown) => logger.warn({ err }, "could not release locks; they expire by TTL"));
+    input.running?.delete(aborter.abort);
+    if (held && manager) {
+      await manager.releaseAll(held).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
     }
   }
-  outcome.durationMs = elapsed();
+  outcome.durationMs = performance.now() - started;
   return outcome;
+}
+
+/** Extends held locks every third of their TTL; a lost lock aborts the attempt. */
+function extendWhileRunning(
+  manager: LockManager,
+  held: HeldLocks,
+  input: AttemptInput,
+  aborter: AttemptAbort,
+  onLost: (lost: TaskContext["lockLost"]) => void,
+): NodeJS.Timeout {
+  let lost = false;
+  return setInterval(
+    () => {
+      manager.extendAll(held, input.lockTtlMs).then(
+        (res) => {
+          if (res.lost.length === 0 || lost) return;
+          lost = true;
+          onLost(Object.freeze({ lost: true, keys: Object.freeze(res.lost) }));
+          input.logger().error({ lost: res.lost }, "task lost its locks; aborting it");
+          aborter.abort(new LockLostError(res.lost));
+        },
+        (err: unknown) => input.logger().warn({ err }, "could not extend locks (will retry)"),
+      );
+    },
+    Math.max(50, Math.floor(input.lockTtlMs / 3)),
+  );
 }
 
 /** Unit of work for tasks that declare no dependencies (and a clear error for those that do). */

@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { setMaxListeners } from "node:events";
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
 import { connectBroker } from "./connection.ts";
-import { deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
-import { runAttempt } from "./execution.ts";
+import { DLQ_ID_LABEL, deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
+import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
@@ -20,6 +19,13 @@ import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
 import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
 import { retryDelayFor } from "./retry.ts";
 import type { TaskRegistry } from "./task-registry.ts";
+import type { TaskClass } from "./task.ts";
+
+interface TaskLabels {
+  base: { task: string; size: Size; priority: string };
+  completed: { task: string; size: Size; priority: string; outcome: string };
+  failed: { task: string; size: Size; priority: string; outcome: string };
+}
 
 export interface WorkerTimings {
   /** TTL of task locks; extended every third of it while the task runs. */
@@ -84,7 +90,9 @@ export class TaskWorker {
   private readonly opts: TaskWorkerOptions;
   private readonly timings: WorkerTimings;
   private readonly log: Logger;
-  private readonly shutdown = new AbortController();
+  private readonly running = new RunningAttempts();
+  private closing = false;
+  private readonly labels = new Map<string, TaskLabels>();
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
@@ -94,8 +102,6 @@ export class TaskWorker {
     this.opts = opts;
     this.timings = { ...timingsFromEnv(), ...opts.timings };
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id, size: opts.size });
-    // Every running attempt listens for shutdown on this one signal.
-    setMaxListeners(opts.concurrency + 10, this.shutdown.signal);
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, `diracx-tasks:worker:${opts.size}`) : opts.connection;
     this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
@@ -141,7 +147,7 @@ export class TaskWorker {
   }
 
   private setReady(v: boolean): void {
-    if (this.shutdown.signal.aborted) v = false;
+    if (this.closing) v = false;
     if (v === this.readyFlag) return;
     this.readyFlag = v;
     for (const cb of this.readyListeners) cb(v);
@@ -153,21 +159,33 @@ export class TaskWorker {
    * without counting an attempt.
    */
   async close(deadlineMs = 30_000): Promise<void> {
+    this.closing = true;
     this.setReady(false);
     const closing = this.worker.close();
     const timer = setTimeout(() => {
       this.log.warn({ deadlineMs }, "shutdown deadline reached; requeueing running tasks");
-      this.shutdown.abort();
+      this.running.abortAll(new ShutdownAbort("worker shutting down"));
     }, deadlineMs);
     this.setReady(false);
     try {
       await closing;
     } finally {
       clearTimeout(timer);
-      this.shutdown.abort();
+      this.running.abortAll(new ShutdownAbort("worker shutting down"));
       await this.opts.deadLetters?.stop();
       if (this.ownsConnection) this.connection.disconnect();
     }
+  }
+
+  /** Metric labels per task name, built once (prom-client hashes them on every update). */
+  private labelsOf(name: string, cls: TaskClass): TaskLabels {
+    let labels = this.labels.get(name);
+    if (!labels) {
+      const base = { task: name, size: cls.size, priority: cls.priority };
+      labels = { base, completed: { ...base, outcome: "completed" }, failed: { ...base, outcome: "failed" } };
+      this.labels.set(name, labels);
+    }
+    return labels;
   }
 
   private async process(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
@@ -181,30 +199,29 @@ export class TaskWorker {
     const cls = registry.get(job.name);
     const attempt = job.attemptsMade + 1;
     const data = job.data;
-    const labels = { task: job.name, size: cls.size, priority: cls.priority };
-    const log = this.log.child({
-      taskId: job.id,
-      task: job.name,
-      attempt,
-      priority: cls.priority,
-      ...(data.meta.labels.vo ? { vo: data.meta.labels.vo } : {}),
-    });
+    const taskId = job.id as string;
+    const labels = this.labelsOf(job.name, cls);
+    // Every line about the attempt carries these; the pino child is made only if something is logged.
+    const vo = data.meta.labels?.vo;
+    const bindings = { taskId, task: job.name, attempt, priority: cls.priority, ...(vo ? { vo } : {}) };
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= this.log.child(bindings));
     const startedAt = Date.now();
     const outcome = await runAttempt({
       id: job.name,
       cls,
       args: data.args,
-      taskId: job.id as string,
+      taskId,
       attempt,
       logger: log,
       submitter: this.opts.submitter,
       openUnitOfWork: this.opts.openUnitOfWork,
       lockManager: this.opts.lockManager,
-      lockOwner: lockOwnerId(job.id as string, token ?? this.id),
+      lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,
       skipLimiters: false,
       ...(this.opts.limitsFor ? { limitsFor: this.opts.limitsFor } : {}),
-      shutdownSignal: this.shutdown.signal,
+      running: this.running,
       ...fanoutAttemptHooks(job, this.connection), // fan-out hook: ctx.childOutcomes(), requireAllSuccess
     });
     const seconds = outcome.durationMs / 1000;
@@ -212,28 +229,29 @@ export class TaskWorker {
       case "completed": {
         // No extra write on the hot path: the successful attempt is described by
         // BullMQ's own fields (attemptsMade, processedOn, finishedOn, returnvalue).
-        metrics.completed.inc(labels);
-        metrics.duration.observe({ ...labels, outcome: "completed" }, seconds);
-        log.info({ durationMs: Math.round(outcome.durationMs) }, "task completed");
-        await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
+        metrics.completed.inc(labels.base);
+        metrics.duration.observe(labels.completed, seconds);
+        if (child) child.info({ durationMs: Math.round(outcome.durationMs) }, "task completed");
+        else if (this.log.isLevelEnabled("info")) this.log.info({ ...bindings, durationMs: Math.round(outcome.durationMs) }, "task completed");
+        if (data.meta.labels?.[DLQ_ID_LABEL]) await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
         return outcome.value ?? null;
       }
       case "deferred": {
         // Contention is not failure: put the job back with a growing delay;
         // BullMQ's moveToDelayed skips the attempt counter.
-        const deferrals = data.meta.deferrals + 1;
+        const deferrals = (data.meta.deferrals ?? 0) + 1;
         const delay = deferralDelayMs(deferrals - 1, this.timings);
         await job.updateData({ ...data, meta: { ...data.meta, deferrals } });
         await job.moveToDelayed(Date.now() + delay, token);
-        metrics.deferred.inc(labels);
-        log.debug({ blockedBy: outcome.blockedBy, delay, deferrals }, "lock busy; task deferred");
+        metrics.deferred.inc(labels.base);
+        log().debug({ blockedBy: outcome.blockedBy, delay, deferrals }, "lock busy; task deferred");
         throw new DelayedError();
       }
       case "requeue": {
         await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "requeued" }) });
         await job.moveToWait(token);
-        metrics.requeued.inc(labels);
-        log.warn("task aborted by shutdown; put back in its queue");
+        metrics.requeued.inc(labels.base);
+        log().warn("task aborted by shutdown; put back in its queue");
         throw new WaitingError();
       }
       case "failed": {
@@ -243,9 +261,9 @@ export class TaskWorker {
           meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "failed", error: errorRecord(error) }),
         });
         const willRetry = retryDelayFor(cls.retryPolicy, attempt, error) !== null;
-        (willRetry ? metrics.retried : metrics.failed).inc(labels);
-        metrics.duration.observe({ ...labels, outcome: "failed" }, seconds);
-        log[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
+        (willRetry ? metrics.retried : metrics.failed).inc(labels.base);
+        metrics.duration.observe(labels.failed, seconds);
+        log()[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
         if (!willRetry) await onFinalFailure(this.connection, job, attempt, error, cls.dlqEligible, this.opts.deadLetters); // dead-letter hook
         // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
         throw error instanceof Error ? error : new Error(String(error));

@@ -147,10 +147,11 @@ export async function recordScheduleOutcome(redis: Redis, job: Pick<Job, "id" | 
  */
 export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Worker, "on">, redis: Redis, onError?: (err: Error) => void): void {
   const report = (err: unknown): void => onError?.(err as Error);
+  // Only jobs fired by a schedule carry a repeatJobKey; the others cost one property read.
   worker.on("completed", (job: Job) => {
-    recordScheduleOutcome(redis, job, { status: "completed" }).catch(report);
+    if (job.repeatJobKey) recordScheduleOutcome(redis, job, { status: "completed" }).catch(report);
   });
   worker.on("failed", (job: Job | undefined, err: Error) => {
-    if (job) recordScheduleOutcome(redis, job, { status: "failed", error: err.message }).catch(report);
+    if (job?.repeatJobKey) recordScheduleOutcome(redis, job, { status: "failed", error: err.message }).catch(report);
   });
 }

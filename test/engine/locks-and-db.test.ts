@@ -32,7 +32,8 @@ describe("engine: locks and transactions (in-process worker, real registry)", ()
       submitter: engine.producer,
       openUnitOfWork: engine.openUnitOfWork,
       lockManager: engine.lockManager,
-      timings: { baseDeferralMs: 20, maxDeferralMs: 200 },
+      // Short lock TTL (extended every 200 ms) so a lost lock is noticed quickly.
+      timings: { baseDeferralMs: 20, maxDeferralMs: 200, lockTtlMs: 600 },
     });
     await worker.start();
   });
@@ -67,6 +68,22 @@ describe("engine: locks and transactions (in-process worker, real registry)", ()
     assert.equal(job.attemptsMade, 1, "deferrals are not attempts");
     assert.deepEqual((await runs(redis, "pair")).map((r) => r.attempt), [1]);
     assert.ok(job.data.meta.deferrals >= 2);
+  });
+
+  it("aborts a task whose lock was taken from it: ctx.signal fires, ctx.lockLost names the lock, the attempt fails", async () => {
+    const id = await engine.producer.submit("test:HoldsMutex", { key: "lost" });
+    await waitFor("the task to start", async () => (await runs(redis, "lost")).length === 1);
+    const [start] = await runs(redis, "lost");
+    assert.equal(start?.lost, false);
+    // An operator's `diracx-tasks locks release` while the task runs.
+    const key = new MutexLock("task", "HoldsMutex", "lost").redisKey;
+    assert.equal(await new LockManager(redis).forceRelease(key), true);
+    const job = await waitForJob(engine.producer.queue("small"), id, ["failed"]);
+    assert.match(job.failedReason, /lost lock diracx:lock:mutex:task:HoldsMutex:lost/);
+    assert.equal(job.data.meta.history.at(-1)?.error?.type, "LockLostError");
+    await waitFor("the task to see the abort", async () => (await runs(redis, "lost")).length === 2);
+    const aborted = (await runs(redis, "lost"))[1];
+    assert.deepEqual([aborted?.phase, aborted?.lost, aborted?.keys, aborted?.reason], ["aborted", true, [key], "LockLostError"]);
   });
 
   it("commits a successful task's writes and rolls back a failing task's", async () => {

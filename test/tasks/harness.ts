@@ -104,7 +104,7 @@ export async function setupTaskEnv(opts: { backend: BackendName; appRoot?: strin
       args,
       taskId: randomUUID(),
       attempt: 1,
-      logger: quiet,
+      logger: () => quiet,
       submitter: o.submitter ?? new CapturingSubmitter(),
       openUnitOfWork: openUow,
       lockManager: o.lockManager,

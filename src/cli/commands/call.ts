@@ -37,7 +37,7 @@ export function callCommand(): Command {
           args,
           taskId: runId,
           attempt: 1,
-          logger: logger.child({ taskId: runId, task: taskId, attempt: 1, size: cls.size, priority: cls.priority, interactive: true }),
+          logger: () => logger.child({ taskId: runId, task: taskId, attempt: 1, size: cls.size, priority: cls.priority, interactive: true }),
           // Children spawned by the task go to the real queues (upstream's `call` could not spawn).
           submitter: engine.producer,
           openUnitOfWork: engine.openUnitOfWork,
