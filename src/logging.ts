@@ -7,7 +7,13 @@ function makeLogger(): Logger {
   if (pretty) {
     return pino({ level, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
-  return pino({ level }, pino.destination(2));
+  // Asynchronous writes: lines logged while a write is in flight go out together in
+  // the next one, and a slow log reader never blocks the event loop (which would
+  // delay job-lock renewals). Pino flushes the buffer when the process exits; past
+  // 16 MiB of unwritten lines (a reader stuck for good) new lines are dropped
+  // rather than growing the heap. DIRACX_LOG_SYNC=1 writes every line at once.
+  const sync = process.env.DIRACX_LOG_SYNC === "1";
+  return pino({ level }, pino.destination({ dest: 2, sync, ...(sync ? {} : { maxLength: 16 * 1024 * 1024 }) }));
 }
 
 /** The process-wide logger, set up once. Scope it with `logger.child({...})`. */

@@ -36,14 +36,31 @@ let defaultSubmitter: TaskSubmitter | undefined;
 
 export class ProducerNotBoundError extends DiracxError {}
 
-/** Runs `fn` with `submitter` bound, so `task.schedule()` inside it uses it (and records the parent). */
+/**
+ * Runs `fn` with `submitter` bound, so `task.schedule()` inside it uses it (and records
+ * `parentTaskId` if given). It rides on AsyncLocalStorage, whose async hooks tax every
+ * promise of the process on Node < 24, so the worker does not wrap tasks in it: inside a
+ * task, `ctx.schedule()` is the way that records the parent.
+ */
 export function withProducer<T>(submitter: TaskSubmitter, fn: () => T, parentTaskId?: string): T {
   return storage.run({ submitter, ...(parentTaskId ? { parentTaskId } : {}) }, fn);
 }
 
-/** Binds a producer for code with no surrounding task (routers, scripts); pass undefined to unbind. */
+/** Binds a producer for code with no surrounding binding (routers, scripts, tasks); pass undefined to unbind. */
 export function setDefaultProducer(submitter: TaskSubmitter | undefined): void {
   defaultSubmitter = submitter;
+}
+
+/**
+ * Makes `submitter` the default producer unless one is bound already (a worker does this, so
+ * `task.schedule()` in its tasks needs no setup); the returned function undoes it if still ours.
+ */
+export function bindDefaultProducer(submitter: TaskSubmitter): () => void {
+  if (defaultSubmitter) return () => {};
+  defaultSubmitter = submitter;
+  return () => {
+    if (defaultSubmitter === submitter) defaultSubmitter = undefined;
+  };
 }
 
 /** The producer bound here, and the parent task if we are inside one. */

@@ -1,8 +1,7 @@
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { TaskContext } from "./context.ts";
-import { withProducer } from "./context.ts";
-import { spawnWithCallbackHere, type ChildOutcome, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
+import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout.ts";
 import type { Limits } from "../config/tasks-config.ts";
 import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
 import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
@@ -153,10 +152,12 @@ class AttemptContext implements TaskContext {
     return this.input.attempt;
   }
   schedule(child: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions): Promise<string> {
-    return withProducer(this.input.submitter, () => child.schedule(opts), this.input.taskId);
+    return this.input.submitter.submitInstance(child, { parentTaskId: this.input.taskId, ...opts });
   }
   spawnWithCallback(children: readonly object[], callback: object, opts?: SpawnOptions): Promise<FanoutHandle> {
-    return withProducer(this.input.submitter, () => spawnWithCallbackHere(children, callback, opts), this.input.taskId);
+    const { submitter } = this.input;
+    if (!submitter.spawnWithCallback) return Promise.reject(new DiracxError("ctx.spawnWithCallback: this run's producer cannot submit fan-out groups (use a Producer)"));
+    return submitter.spawnWithCallback(children, callback, { parentTaskId: this.input.taskId, ...opts });
   }
   childOutcomes(): Promise<ChildOutcome[]> {
     return this.input.childOutcomes ? this.input.childOutcomes() : Promise.resolve([]);
@@ -210,8 +211,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
       uow = await input.openUnitOfWork(cls.dependencies);
       ctx.deps = uow.deps;
     }
-    await input.beforeExecute?.();
-    const value = await aborter.race(withProducer(input.submitter, () => task.execute(ctx as never), input.taskId));
+    if (input.beforeExecute) await input.beforeExecute();
+    // Not wrapped in withProducer (see there): `task.schedule()` in a task goes through the
+    // producer bound around this call or the process default; ctx.schedule() names the parent.
+    const value = await aborter.race(task.execute(ctx as never));
     if (uow) {
       const committing = uow;
       uow = undefined;

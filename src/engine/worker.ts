@@ -3,6 +3,7 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
+import { bindDefaultProducer } from "./context.ts";
 import { connectBroker } from "./connection.ts";
 import { DLQ_ID_LABEL, deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
@@ -54,6 +55,12 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimi
   };
 }
 
+/** What every log line about one attempt carries (SPEC: id, name, attempt, size, priority, VO). */
+function attemptBindings(job: Job<TaskJobData>, cls: TaskClass, attempt: number): Record<string, unknown> {
+  const vo = job.data.meta.labels.vo;
+  return { taskId: job.id, task: job.name, attempt, priority: cls.priority, ...(vo ? { vo } : {}) };
+}
+
 /** Growing, jittered delay (50–100 % of base·2^n) so contending tasks spread out. */
 export function deferralDelayMs(deferrals: number, t: Pick<WorkerTimings, "baseDeferralMs" | "maxDeferralMs">): number {
   const full = Math.min(t.maxDeferralMs, t.baseDeferralMs * 2 ** Math.min(deferrals, 20));
@@ -92,6 +99,7 @@ export class TaskWorker {
   private readonly log: Logger;
   private readonly running = new RunningAttempts();
   private closing = false;
+  private unbindProducer: () => void = () => {};
   private readonly labels = new Map<string, TaskLabels>();
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
@@ -130,6 +138,8 @@ export class TaskWorker {
 
   /** Starts taking work; resolves once the worker is connected. */
   async start(): Promise<void> {
+    // `task.schedule()` inside this worker's tasks submits through its producer.
+    this.unbindProducer = bindDefaultProducer(this.opts.submitter);
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, "worker loop stopped"));
     await this.worker.waitUntilReady();
     this.opts.deadLetters?.start();
@@ -172,6 +182,7 @@ export class TaskWorker {
     } finally {
       clearTimeout(timer);
       this.running.abortAll(new ShutdownAbort("worker shutting down"));
+      this.unbindProducer();
       await this.opts.deadLetters?.stop();
       if (this.ownsConnection) this.connection.disconnect();
     }
@@ -202,11 +213,10 @@ export class TaskWorker {
     const taskId = job.id as string;
     const labels = this.labelsOf(job.name, cls);
     // Every line about the attempt carries these; the pino child is made only if something is logged.
-    const vo = data.meta.labels?.vo;
-    const bindings = { taskId, task: job.name, attempt, priority: cls.priority, ...(vo ? { vo } : {}) };
     let child: Logger | undefined;
-    const log = (): Logger => (child ??= this.log.child(bindings));
+    const log = (): Logger => (child ??= this.log.child(attemptBindings(job, cls, attempt)));
     const startedAt = Date.now();
+    const hooks = fanoutAttemptHooks(job, this.connection); // fan-out hook: ctx.childOutcomes(), requireAllSuccess
     const outcome = await runAttempt({
       id: job.name,
       cls,
@@ -220,9 +230,10 @@ export class TaskWorker {
       lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,
       skipLimiters: false,
-      ...(this.opts.limitsFor ? { limitsFor: this.opts.limitsFor } : {}),
+      limitsFor: this.opts.limitsFor,
       running: this.running,
-      ...fanoutAttemptHooks(job, this.connection), // fan-out hook: ctx.childOutcomes(), requireAllSuccess
+      beforeExecute: hooks.beforeExecute,
+      childOutcomes: hooks.childOutcomes,
     });
     const seconds = outcome.durationMs / 1000;
     switch (outcome.kind) {
@@ -231,9 +242,10 @@ export class TaskWorker {
         // BullMQ's own fields (attemptsMade, processedOn, finishedOn, returnvalue).
         metrics.completed.inc(labels.base);
         metrics.duration.observe(labels.completed, seconds);
-        if (child) child.info({ durationMs: Math.round(outcome.durationMs) }, "task completed");
-        else if (this.log.isLevelEnabled("info")) this.log.info({ ...bindings, durationMs: Math.round(outcome.durationMs) }, "task completed");
-        if (data.meta.labels?.[DLQ_ID_LABEL]) await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
+        // A line per success is debug: at thousands of tasks a second it would drown the
+        // failures, and completions are counted in the metrics and kept in BullMQ anyway.
+        if (this.log.isLevelEnabled("debug")) log().debug({ durationMs: Math.round(outcome.durationMs) }, "task completed");
+        if (data.meta.labels[DLQ_ID_LABEL]) await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
         return outcome.value ?? null;
       }
       case "deferred": {

@@ -11,6 +11,7 @@ import { closeAllEngines } from "../../src/db/sql/engine.ts";
 import { SqlJobParametersDB } from "../../src/db/os/sql-job-parameters-db.ts";
 import { initDatabases } from "../../src/db/init.ts";
 import { openUnitOfWork, type DependencySpec } from "../../src/db/unit-of-work.ts";
+import { withProducer } from "../../src/engine/context.ts";
 import { runAttempt, type AttemptOutcome } from "../../src/engine/execution.ts";
 import type { OpenUnitOfWork } from "../../src/engine/ports.ts";
 import type { SubmitOptions, TaskSubmitter } from "../../src/engine/producer-types.ts";
@@ -97,21 +98,26 @@ export async function setupTaskEnv(opts: { backend: BackendName; appRoot?: strin
   const openUow: OpenUnitOfWork = (spec) =>
     openUnitOfWork(spec as DependencySpec, { registry, env, config: { current: () => config } }) as unknown as ReturnType<OpenUnitOfWork>;
 
-  const run: TaskEnv["run"] = (id, args = {}, o = {}) =>
-    runAttempt({
-      id,
-      cls: tasks.get(id),
-      args,
-      taskId: randomUUID(),
-      attempt: 1,
-      logger: () => quiet,
-      submitter: o.submitter ?? new CapturingSubmitter(),
-      openUnitOfWork: openUow,
-      lockManager: o.lockManager,
-      lockOwner: "test",
-      lockTtlMs: 30_000,
-      skipLimiters: true,
-    });
+  const run: TaskEnv["run"] = (id, args = {}, o = {}) => {
+    const submitter = o.submitter ?? new CapturingSubmitter();
+    // task.schedule() inside the task reaches this run's submitter, as a worker's producer.
+    return withProducer(submitter, () =>
+      runAttempt({
+        id,
+        cls: tasks.get(id),
+        args,
+        taskId: randomUUID(),
+        attempt: 1,
+        logger: () => quiet,
+        submitter,
+        openUnitOfWork: openUow,
+        lockManager: o.lockManager,
+        lockOwner: "test",
+        lockTtlMs: 30_000,
+        skipLimiters: true,
+      }),
+    );
+  };
   const runOk = async <T>(id: string, args: Record<string, unknown> = {}, o: { submitter?: TaskSubmitter; lockManager?: LockManager } = {}): Promise<T> => {
     const outcome = await run(id, args, o);
     if (outcome.kind !== "completed") {

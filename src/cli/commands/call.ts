@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import inspector from "node:inspector";
 import { Command, Option } from "commander";
+import { withProducer } from "../../engine/context.ts";
 import { runAttempt } from "../../engine/execution.ts";
 import { lockOwnerId } from "../../engine/keys.ts";
 import { validateArgs } from "../../engine/producer.ts";
@@ -31,14 +32,16 @@ export function callCommand(): Command {
         const cls = engine.tasks.get(taskId);
         const args = validateArgs(taskId, cls, payloadFrom(cls, taskId, opts.args, opts.kwargs));
         const runId = `call-${randomUUID()}`;
-        const outcome = await runAttempt({
+        const log = logger.child({ taskId: runId, task: taskId, attempt: 1, size: cls.size, priority: cls.priority, interactive: true });
+        // Children spawned by the task (ctx.schedule or task.schedule) go to the real queues
+        // (upstream's `call` could not spawn).
+        const outcome = await withProducer(engine.producer, () => runAttempt({
           id: taskId,
           cls,
           args,
           taskId: runId,
           attempt: 1,
-          logger: () => logger.child({ taskId: runId, task: taskId, attempt: 1, size: cls.size, priority: cls.priority, interactive: true }),
-          // Children spawned by the task go to the real queues (upstream's `call` could not spawn).
+          logger: () => log,
           submitter: engine.producer,
           openUnitOfWork: engine.openUnitOfWork,
           lockManager: engine.lockManager,
@@ -46,7 +49,7 @@ export function callCommand(): Command {
           lockTtlMs: 30_000,
           skipLimiters: true,
           ...(opts.debugger === "before" ? { beforeExecute: () => stopInDebugger("stopping before execute", args) } : {}),
-        });
+        }));
         if (outcome.kind === "completed") {
           process.stdout.write(`${JSON.stringify(outcome.value ?? null)}\n`);
           return;

@@ -1,0 +1,105 @@
+// One throughput measurement of bench/engine.ts, in a fresh process so that
+// nothing one side loads or turns on (async hooks, JIT state, heap) slows the other:
+//   node --import tsx bench/_engine-run.ts <bullmq|noop|locked> <redis-url> <tasks>
+// Runs a warm-up batch, then prints {"rate": <tasks per second>} on stdout.
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { z } from "zod";
+import { openNoDependencies } from "../src/engine/execution.ts";
+import { BULL_PREFIX } from "../src/engine/keys.ts";
+import { queueNameFor } from "../src/engine/priorities.ts";
+import { Producer } from "../src/engine/producer.ts";
+import { defineTask, type ContextOf } from "../src/engine/task.ts";
+import { TaskRegistry } from "../src/engine/task-registry.ts";
+import { TaskWorker } from "../src/engine/worker.ts";
+import { ConcurrencyLimiter, LockManager, MutexLock, type Lock } from "../src/locks/index.ts";
+
+const [mode, url, tasksArg] = process.argv.slice(2);
+const TASKS = Number(tasksArg);
+const WARMUP = Math.min(2_000, TASKS);
+const CONCURRENCY = 16;
+if (!url || !["bullmq", "noop", "locked"].includes(mode ?? "") || !(TASKS > 0)) {
+  console.error("usage: _engine-run.ts <bullmq|noop|locked> <redis-url> <tasks>");
+  process.exit(2);
+}
+
+class Noop extends defineTask({ args: z.object({ i: z.number() }), size: "medium" }) {
+  async execute(_ctx: ContextOf<typeof Noop>) {
+    return null;
+  }
+}
+/** A mutex per task plus an enabled concurrency limiter: two lock scripts per attempt. */
+class Locked extends defineTask({ args: z.object({ i: z.number() }), size: "medium" }) {
+  override locks(): Lock[] {
+    return [new MutexLock("task", "Locked", this.args.i), new ConcurrencyLimiter("task", "Locked", { limit: 10_000 })];
+  }
+  async execute(_ctx: ContextOf<typeof Locked>) {
+    return null;
+  }
+}
+
+const redis = new Redis(url, { maxRetriesPerRequest: null });
+const registry = TaskRegistry.fromClasses({ "bench:Noop": Noop, "bench:Locked": Locked });
+const producer = new Producer({ connection: redis, registry, retention: { completedSeconds: 60, failedSeconds: 60 } });
+
+/** Resolves once `n` tasks completed on `worker` (an event, not a poll). */
+function completions(worker: Worker, n: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let done = 0;
+    worker.on("completed", () => {
+      if (++done === n) resolve();
+    });
+    worker.on("failed", (job, err) => reject(new Error(`benchmark task ${job?.id} failed: ${err.message}`)));
+  });
+}
+
+async function fill(n: number): Promise<void> {
+  if (mode === "bullmq") {
+    const q = new Queue(queueNameFor("medium"), { connection: redis, prefix: BULL_PREFIX });
+    await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: "noop", data: { i }, opts: { priority: 1, removeOnComplete: { age: 60 } } })));
+    await q.close();
+  } else {
+    await producer.submitBulk(Array.from({ length: n }, (_, i) => ({ task: mode === "noop" ? "bench:Noop" : "bench:Locked", args: { i } })));
+  }
+}
+
+/** Starts a worker, waits until `n` queued tasks are done, and returns tasks per second. */
+async function drain(n: number): Promise<number> {
+  let worker: Worker;
+  let start: () => Promise<void>;
+  let close: () => Promise<void>;
+  if (mode === "bullmq") {
+    const connection = new Redis(url!, { maxRetriesPerRequest: null });
+    worker = new Worker(queueNameFor("medium"), async () => null, { connection, prefix: BULL_PREFIX, concurrency: CONCURRENCY, autorun: false });
+    start = async () => {
+      void worker.run();
+      await worker.waitUntilReady();
+    };
+    close = async () => {
+      await worker.close();
+      connection.disconnect();
+    };
+  } else {
+    const tw = new TaskWorker({ size: "medium", concurrency: CONCURRENCY, connection: url!, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis) });
+    worker = tw.worker;
+    start = () => tw.start();
+    close = () => tw.close(1_000);
+  }
+  const done = completions(worker, n);
+  const t0 = performance.now();
+  await start();
+  await done;
+  const rate = n / ((performance.now() - t0) / 1000);
+  await close();
+  return rate;
+}
+
+await redis.flushall();
+await fill(WARMUP);
+await drain(WARMUP);
+await redis.flushall();
+await fill(TASKS);
+const rate = await drain(TASKS);
+process.stdout.write(`${JSON.stringify({ rate })}\n`);
+await producer.close();
+redis.disconnect();

@@ -1,0 +1,15 @@
+// Shared by the benchmarks (files starting with "_" are not benchmarks themselves).
+
+/** Prints one figure as the JSON line the benchmark format asks for (README, "Benchmarks"). */
+export function emitter(bench: string): (figure: string, value: number, unit: string, target: string) => void {
+  return (figure, value, unit, target) => {
+    process.stdout.write(`${JSON.stringify({ bench: `${bench}.${figure}`, value: Math.round(value * 1000) / 1000, unit, target })}\n`);
+  };
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
