@@ -100,6 +100,13 @@ export class TaskWorker {
   private readonly running = new RunningAttempts();
   private closing = false;
   private unbindProducer: () => void = () => {};
+  private readonly locks: LockManager | undefined;
+  /** Lock releases sent but not yet answered; close() waits for them. */
+  private readonly releasing = new Set<Promise<unknown>>();
+  private readonly deferRelease = (release: Promise<unknown>): void => {
+    this.releasing.add(release);
+    void release.finally(() => this.releasing.delete(release));
+  };
   private readonly labels = new Map<string, TaskLabels>();
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
@@ -112,6 +119,10 @@ export class TaskWorker {
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id, size: opts.size });
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, `diracx-tasks:worker:${opts.size}`) : opts.connection;
+    // Lock commands share BullMQ's connection: a release sent before the job is reported
+    // done reaches Redis before it, so nobody sees the job finished with its locks held,
+    // and the worker need not wait for the release's reply.
+    this.locks = opts.lockManager?.withConnection(this.connection);
     this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: BULL_PREFIX,
@@ -183,6 +194,7 @@ export class TaskWorker {
       clearTimeout(timer);
       this.running.abortAll(new ShutdownAbort("worker shutting down"));
       this.unbindProducer();
+      await Promise.allSettled([...this.releasing]);
       await this.opts.deadLetters?.stop();
       if (this.ownsConnection) this.connection.disconnect();
     }
@@ -226,12 +238,13 @@ export class TaskWorker {
       logger: log,
       submitter: this.opts.submitter,
       openUnitOfWork: this.opts.openUnitOfWork,
-      lockManager: this.opts.lockManager,
+      lockManager: this.locks,
       lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,
       skipLimiters: false,
       limitsFor: this.opts.limitsFor,
       running: this.running,
+      deferRelease: this.deferRelease,
       beforeExecute: hooks.beforeExecute,
       childOutcomes: hooks.childOutcomes,
     });

@@ -98,6 +98,11 @@ function parseHolder(json: string | undefined): LockHolder & { acquiredAt?: numb
 export class LockManager {
   constructor(private readonly redis: Redis) {}
 
+  /** The same manager on another connection (a worker sends lock commands on BullMQ's, so they are ordered with its own). */
+  withConnection(redis: Redis): LockManager {
+    return redis === this.redis ? this : new LockManager(redis);
+  }
+
   /**
    * Takes all the locks or none (one Lua script, so one round trip). Disabled limiters are left
    * out, and every limiter is with `skipLimiters`. A refusal names the first lock that blocked.
