@@ -63,8 +63,8 @@ async function fill(n: number): Promise<void> {
   }
 }
 
-/** Starts a worker, waits until `n` queued tasks are done, and returns tasks per second. */
-async function drain(n: number): Promise<number> {
+/** Starts a worker, waits until `n` queued tasks are done, reports tasks per second, then stops the worker. */
+async function drain(n: number, report: (rate: number) => void = () => {}): Promise<void> {
   let worker: Worker;
   let start: () => Promise<void>;
   let close: () => Promise<void>;
@@ -89,9 +89,8 @@ async function drain(n: number): Promise<number> {
   const t0 = performance.now();
   await start();
   await done;
-  const rate = n / ((performance.now() - t0) / 1000);
+  report(n / ((performance.now() - t0) / 1000));
   await close();
-  return rate;
 }
 
 await redis.flushall();
@@ -99,7 +98,6 @@ await fill(WARMUP);
 await drain(WARMUP);
 await redis.flushall();
 await fill(TASKS);
-const rate = await drain(TASKS);
-process.stdout.write(`${JSON.stringify({ rate })}\n`);
+await drain(TASKS, (rate) => process.stdout.write(`${JSON.stringify({ rate })}\n`));
 await producer.close();
 redis.disconnect();
