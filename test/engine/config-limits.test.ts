@@ -1,7 +1,8 @@
 // Limits and retry overrides set in the tasks configuration apply to running tasks (upstream parsed that
 // configuration and never applied it), and `locks list` shows what running tasks hold.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -61,7 +62,8 @@ after(async () => {
 });
 
 test("a concurrency limit from the configuration holds back tasks while one runs, and locks list names the holder", async () => {
-  const longId = await engine.producer.submit("test:Recorder", { key: "limited", sleepMs: 3000 });
+  // Long enough to still be running when the CLI below (a fresh process) lists the locks.
+  const longId = await engine.producer.submit("test:Recorder", { key: "limited", sleepMs: 6000 });
   await waitFor("the long task to start", async () => (await runs(redis, "limited")).some((r) => r.taskId === longId));
   const shortIds = [
     await engine.producer.submit("test:Recorder", { key: "limited", sleepMs: 10 }),
@@ -69,11 +71,11 @@ test("a concurrency limit from the configuration holds back tasks while one runs
   ];
 
   // While the long task runs, the operator's listing shows its concurrency slot, held by it.
-  const listed = spawnSync(process.execPath, [path.join(repo, "bin/diracx-tasks.mjs"), "locks", "list", "--json"], {
+  // Asynchronously: the worker runs in this process and must keep taking (and deferring) tasks meanwhile.
+  const listed = await promisify(execFile)(process.execPath, [path.join(repo, "bin/diracx-tasks.mjs"), "locks", "list", "--json"], {
     env: { ...process.env, DIRACX_TASKS_REDIS_URL: server.url },
     encoding: "utf8",
   });
-  assert.equal(listed.status, 0, listed.stderr);
   const infos = JSON.parse(listed.stdout) as { type: string; objectType: string; key: string; holders: { taskId?: string; taskName?: string }[] }[];
   const slot = infos.find((i) => i.objectType === "task" && i.key === "Recorder" && i.type.includes("conc"));
   assert.ok(slot, `the task's concurrency limiter is listed: ${listed.stdout}`);

@@ -108,13 +108,18 @@ describe("engine: real worker processes", () => {
     assert.equal(r.stderr.trim(), "diracx-tasks: unknown task 'test:Exclusiv'; did you mean 'test:Exclusive'?");
   });
 
-  it("`status --json` reports queue depths and workers online", async () => {
+  it("`status --json` reports queue depths, workers online and dead letters", async () => {
     const r = await cli(["status", "--json"]);
     assert.equal(r.code, 0, r.stderr);
-    const status = JSON.parse(r.stdout) as { size: string; waiting: Record<string, number>; workers: number }[];
-    assert.deepEqual(status.map((s) => s.size), ["small", "medium", "large"]);
-    assert.equal(status[0]?.workers, 2);
-    assert.deepEqual(Object.keys(status[0]?.waiting ?? {}), ["realtime", "normal", "background"]);
+    const status = JSON.parse(r.stdout) as {
+      queues: { size: string; waiting: Record<string, number>; workers: number }[];
+      deadLetters: { pending: number | null; outbox: number };
+    };
+    assert.deepEqual(status.queues.map((s) => s.size), ["small", "medium", "large"]);
+    assert.equal(status.queues[0]?.workers, 2);
+    assert.deepEqual(Object.keys(status.queues[0]?.waiting ?? {}), ["realtime", "normal", "background"]);
+    // No TaskDB configured here: the count is unknown (null), the Redis outbox is empty.
+    assert.deepEqual(status.deadLetters, { pending: null, outbox: 0 });
   });
 
   it("a mutex is never held by two worker processes at once", async () => {

@@ -38,8 +38,11 @@ export function statusCommand(): Command {
             workers: await q.getWorkersCount(),
           });
         }
+        // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
+        const dl = await deadLetterSummary(engine.redis);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(out)}\n`);
+          const deadLetters = { pending: dl.pending ?? null, outbox: dl.outbox };
+          process.stdout.write(`${JSON.stringify({ queues: out, deadLetters })}\n`);
           return;
         }
         const rows = [
@@ -48,8 +51,6 @@ export function statusCommand(): Command {
         ];
         const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
         process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n")}\n`);
-        // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
-        const dl = await deadLetterSummary(engine.redis);
         process.stdout.write(`dead letters: ${dl.pending === undefined ? "- (DIRACX_DB_URL_TASKDB not set)" : `${dl.pending} pending`}${dl.outbox ? `, ${dl.outbox} not yet written to TaskDB` : ""}\n`);
       } finally {
         await engine.close();
