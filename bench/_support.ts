@@ -1,9 +1,10 @@
 // Shared by the benchmarks (files starting with "_" are not benchmarks themselves).
 
-/** Prints one figure as the JSON line the benchmark format asks for (README, "Benchmarks"). */
-export function emitter(bench: string): (figure: string, value: number, unit: string, target: string) => void {
+/** Prints one figure as the JSON line the benchmark format asks for (README, "Benchmarks"), rounded to `decimals`. */
+export function emitter(bench: string, decimals = 3): (figure: string, value: number, unit: string, target: string) => void {
+  const scale = 10 ** decimals;
   return (figure, value, unit, target) => {
-    process.stdout.write(`${JSON.stringify({ bench: `${bench}.${figure}`, value: Math.round(value * 1000) / 1000, unit, target })}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: `${bench}.${figure}`, value: Math.round(value * scale) / scale, unit, target })}\n`);
   };
 }
 

@@ -8,6 +8,7 @@ import { FlowProducer, Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { RedisServer } from "../test/support/redis.ts";
+import { emitter } from "./_support.ts";
 import type { ContextOf } from "../src/index.ts";
 
 // Per-task info lines would dominate the measurement; set before the logger is created.
@@ -93,9 +94,7 @@ await Promise.all([childWorker.close(), parentWorker.close(), flows.close(), par
 conn.disconnect();
 await server.stop();
 
-const out = (figure: string, value: number, unit: string, target: string): void => {
-  process.stdout.write(JSON.stringify({ bench: `fanout.${figure}`, value: Math.round(value * 100) / 100, unit, target }) + "\n");
-};
+const out = emitter("fanout", 2);
 const label = children === 10_000 ? "10k" : String(children);
 out(`${label}_children_ms`, oursMs, "ms", "<= 2x plain BullMQ");
 out(`bullmq_${label}_children_ms`, peerMs, "ms", "reference");

@@ -5,6 +5,7 @@
 import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { RedisServer } from "../test/support/redis.ts";
+import { emitter } from "./_support.ts";
 import { BULL_PREFIX } from "../src/engine/keys.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { computeDesiredSchedules, type PeriodicTaskInfo } from "../src/scheduler/desired.ts";
@@ -48,9 +49,7 @@ function pct(xs: number[], p: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
 }
 const duplicates = ours.length - new Set(ours.map((f) => f.nominal)).size;
-const out = (figure: string, value: number, unit: string, target: string): void => {
-  process.stdout.write(JSON.stringify({ bench: `scheduler.${figure}`, value: Math.round(value * 100) / 100, unit, target }) + "\n");
-};
+const out = emitter("scheduler", 2);
 const p50 = pct(ours.map((f) => f.lateness), 50);
 out("lateness_p50", p50, "ms", "<= 1000");
 out("lateness_p99", pct(ours.map((f) => f.lateness), 99), "ms", "<= 1000");

@@ -82,10 +82,6 @@ export class RunningAttempts {
     this.aborts.delete(abort);
   }
 
-  get size(): number {
-    return this.aborts.size;
-  }
-
   /** Aborts every running attempt, and any attempt added from now on. */
   abortAll(reason: Error): void {
     this.reason = reason;
