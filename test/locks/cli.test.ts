@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
-import { LockManager, MutexLock, SharedRWLock, type LockInfo } from "../../src/locks/index.ts";
+import { lockRedis } from "./helpers.ts";
+import { MutexLock, SharedRWLock, type LockInfo } from "../../src/locks/index.ts";
+
 
 const bin = path.resolve(import.meta.dirname, "../../bin/diracx-tasks.mjs");
-let server: RedisServer;
-let redis: Redis;
-let manager: LockManager;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-  manager = new LockManager(redis);
-});
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const { server, redis, manager } = await lockRedis();
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, DIRACX_TASKS_REDIS_URL: server.url, ...env }, stdio: ["ignore", "pipe", "pipe"] });

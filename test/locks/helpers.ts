@@ -1,7 +1,29 @@
 import assert from "node:assert/strict";
+import { after, beforeEach } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { Redis } from "ioredis";
+import { RedisServer } from "../support/redis.ts";
 import { LockManager, type AcquireResult, type HeldLocks, type Lock } from "../../src/locks/index.ts";
+
+/**
+ * A private redis-server for this test file, a connection and a LockManager on it; stopped after
+ * the file's tests, and flushed before each one when asked.
+ */
+export async function lockRedis(opts: { flushBeforeEach?: boolean } = {}): Promise<{ server: RedisServer; redis: Redis; manager: LockManager }> {
+  const server = await RedisServer.start();
+  const redis = new Redis(server.url);
+  const manager = new LockManager(redis);
+  after(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+  if (opts.flushBeforeEach) {
+    beforeEach(async () => {
+      await redis.flushall();
+    });
+  }
+  return { server, redis, manager };
+}
 
 /** Polls `check` until it returns true, failing after `timeoutMs`. */
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

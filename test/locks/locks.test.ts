@@ -1,35 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, beforeEach, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
-import {
-  ConcurrencyLimiter,
-  ExclusiveRWLock,
-  LockDefinitionError,
-  LockManager,
-  MutexLock,
-  RateLimiter,
-  SharedRWLock,
-} from "../../src/locks/index.ts";
+import { ConcurrencyLimiter, ExclusiveRWLock, LockDefinitionError, MutexLock, RateLimiter, SharedRWLock } from "../../src/locks/index.ts";
 import { LockObjectTypeError, registerLockObjectType } from "../../src/locks/object-types.ts";
-import { held, tryAcquire, waitFor, waitForKeyGone } from "./helpers.ts";
+import { lockRedis, held, tryAcquire, waitFor, waitForKeyGone } from "./helpers.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let manager: LockManager;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-  manager = new LockManager(redis);
-});
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
+const { server, redis, manager } = await lockRedis({ flushBeforeEach: true });
 
 describe("lock definitions", () => {
   test("keys are scoped by object type and key parts", () => {

@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { after, before, beforeEach, test } from "node:test";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
-import { contentionDelayMs, LockContentionError, LockLostError, LockManager, MutexLock, RateLimiter, withLocks } from "../../src/locks/index.ts";
-import { tryAcquire } from "./helpers.ts";
+import { after, test } from "node:test";
+import { contentionDelayMs, LockContentionError, LockLostError, MutexLock, RateLimiter, withLocks } from "../../src/locks/index.ts";
+import { lockRedis, tryAcquire } from "./helpers.ts";
 
-let server: RedisServer;
-let redis: Redis;
-let manager: LockManager;
-
-before(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-  manager = new LockManager(redis);
-});
-after(async () => {
-  redis.disconnect();
-  await server.stop();
-});
-beforeEach(async () => {
-  await redis.flushall();
-});
+const { redis, manager } = await lockRedis({ flushBeforeEach: true });
 
 test("withLocks holds the locks while fn runs and releases them only after it settles", async () => {
   const lock = new MutexLock("task", "S");
