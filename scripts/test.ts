@@ -43,6 +43,9 @@ const child = spawn(
     "--import",
     "tsx",
     "--test",
+    // Once every file has reported, the runner exits even if a handle of its own (seen on
+    // Node 24: a stdio socket of a finished file) would keep it alive and hang CI.
+    "--test-force-exit",
     `--test-concurrency=${concurrency}`,
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
