@@ -143,7 +143,7 @@ test("a retry override hot-reloaded between two attempts decides the next failur
   const lowerId = await engine.producer.submit("oc:HotLower", { key: "hot-lower" });
   await waitFor("both first attempts", async () => (await runs(redis, "hot-raise")).length === 1 && (await runs(redis, "hot-lower")).length === 1);
   writeConfig({ raise: 3, raiseDelay: 0.01, lower: 1 });
-  await waitFor("the reloaded configuration", () => engine.tasksConfig?.current().common["oc:HotLower"]?.retry?.maxRetries === 1);
+  await waitFor("the reloaded configuration", () => engine.tasksConfig?.current()?.common["oc:HotLower"]?.retry?.maxRetries === 1);
   assert.deepEqual((await runs(redis, "hot-raise")).length, 1, "the reload came before the second attempt");
 
   const raised = await waitFor("HotRaise dead letter", async () => (await deadLetters("oc:HotRaise"))[0]);
@@ -159,7 +159,7 @@ test("a retry override hot-reloaded between two attempts decides the next failur
 });
 
 test("a rate-limited task is deferred until the limiter's window allows it, not earlier", async () => {
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 0; i < 4; i++) ids.push(await engine.producer.submit("oc:Rated", { key: "rated" }));
   for (const id of ids) await waitForJob(small(), id, ["completed"]);
   const records = await runs(redis, "rated");
@@ -188,7 +188,7 @@ test("limits configured for a core task with its own locks() (jobs:OptimizeJobsT
   // OptimizeJobsTask's locks() is one mutex per job; the configured rate (2 per 60 s) is added by
   // the engine. No job database is wired here, so the two that get a permit fail in their unit
   // of work; the throttling is what is looked at.
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 1; i <= 4; i++) ids.push(await engine.producer.submit("jobs:OptimizeJobsTask", { jobIds: [1000 + i] }));
   const deferredIds = await waitFor("two optimisations deferred by the rate limit", async () => {
     const out: string[] = [];
@@ -211,10 +211,10 @@ test("limits configured for a core task with its own locks() (jobs:OptimizeJobsT
 
 test("per-VO limits give each VO its own pool; the common limit counts the other VOs' runs", async () => {
   // common: 1 at a time; lhcb: 3 of its own.
-  const lhcb = [];
+  const lhcb: string[] = [];
   for (let i = 0; i < 3; i++) lhcb.push(await engine.producer.submit("oc:PerVo", { key: "pervo", vo: "lhcb", sleepMs: 1_500 }));
   await waitFor("the three lhcb runs started", async () => (await runs(redis, "pervo")).filter((r) => r.phase === "start").length === 3);
-  const gridpp = [];
+  const gridpp: string[] = [];
   for (let i = 0; i < 2; i++) gridpp.push(await engine.producer.submit("oc:PerVo", { key: "pervo", vo: "gridpp", sleepMs: 300 }));
   for (const id of [...lhcb, ...gridpp]) await waitForJob(small(), id, ["completed"]);
 
