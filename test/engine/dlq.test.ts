@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, Worker } from "bullmq";
+import { Writable } from "node:stream";
 import { Redis } from "ioredis";
+import pino, { type Logger } from "pino";
 import pg from "pg";
 import { RedisServer } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
@@ -25,9 +27,13 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
   const workers: InstanceType<typeof TaskWorker>[] = [];
   const drainers: InstanceType<typeof DeadLetterDrainer>[] = [];
 
-  const startWorker = async (url: string, size: "small" | "medium" = "small"): Promise<{ worker: InstanceType<typeof TaskWorker>; drainer: InstanceType<typeof DeadLetterDrainer> }> => {
+  const startWorker = async (
+    url: string,
+    size: "small" | "medium" = "small",
+    logger?: Logger,
+  ): Promise<{ worker: InstanceType<typeof TaskWorker>; drainer: InstanceType<typeof DeadLetterDrainer> }> => {
     const drainer = new DeadLetterDrainer({ redis, taskDB: () => new TaskDB(getEngine(url)), baseDelayMs: 20, maxDelayMs: 200 });
-    const worker = new TaskWorker({ size, concurrency: 2, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer });
+    const worker = new TaskWorker({ size, concurrency: 2, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer, ...(logger ? { logger } : {}) });
     workers.push(worker);
     drainers.push(drainer);
     await worker.start();
@@ -144,12 +150,23 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
     } finally {
       await dying.close(true);
     }
-    await startWorker(dbUrl, "medium");
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    await startWorker(dbUrl, "medium", pino(sink));
     await waitFor("stalled job failed", async () => (await queue.getJobState(stallId)) === "failed");
     const entry = await waitFor("stalled task dead-lettered", async () => (await taskDB.list({ taskName: "dlq:Flaky" })).find((e) => e.taskId === stallId));
     assert.equal(entry.lastErrorType, "WorkerLostError");
     assert.match(entry.lastErrorMessage ?? "", /job stalled more than allowable limit: the worker running it died/);
     assert.deepEqual(await runs(redis, "stall"), [], "the task body never ran");
+    const told = lines.find((l) => l.taskId === stallId && l.msg === "task failed for good");
+    assert.equal(told?.reason, "stalled limit", "the final failure is logged with the task id and its reason");
+    const history = (await queue.getJob(stallId))?.data.meta.history ?? [];
+    assert.equal(history.at(-1)?.error?.type, "WorkerLostError", "and recorded in the attempt history");
     await queue.close();
   });
 
