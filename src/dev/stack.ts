@@ -18,6 +18,7 @@ import { envSuffix } from "../settings.ts";
 import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { schedulerWorkerOptions } from "../scheduler/state.ts";
 import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
@@ -177,6 +178,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
           size,
           concurrency: opts.concurrency?.[size] ?? DEFAULT_CONCURRENCY[size],
           ...engineWorkerOptions(engine),
+          ...schedulerWorkerOptions(engine.redis, (err) => log.warn({ err: err.message }, "could not record a schedule outcome")),
           ...(opts.logger ? { logger: opts.logger } : {}),
         }),
     );

@@ -13,7 +13,6 @@
  * not insert it twice. Upstream stored no error text and never read the table.
  */
 import { randomUUID } from "node:crypto";
-import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
@@ -90,11 +89,10 @@ export async function outboxSize(redis: Redis): Promise<number> {
 }
 
 /**
- * The worker's hooks (called from worker.ts): a final failure of a dlqEligible
- * task goes to the outbox; the success of a resubmitted task resolves its entry.
+ * The outcome step's hooks (outcome.ts decides; these write): a final failure it decided to
+ * dead-letter goes to the outbox; the success of a resubmitted task resolves its entry.
  */
-export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, dlqEligible: boolean, drainer?: DeadLetterDrainer): Promise<void> {
-  if (!dlqEligible) return;
+export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, drainer?: DeadLetterDrainer): Promise<void> {
   await pushDeadLetter(redis, deadLetterFor(job, attempt, error));
   drainer?.kick();
 }
@@ -103,27 +101,6 @@ export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLe
   if (!job.data.meta.labels[DLQ_ID_LABEL] || !job.id) return;
   await pushResolution(redis, job.id);
   drainer?.kick();
-}
-
-/** The task's worker died mid-run more often than BullMQ tolerates (maxStalledCount). */
-export class WorkerLostError extends DiracxError {
-  override name = "WorkerLostError";
-}
-
-/**
- * A job whose worker died more than maxStalledCount times is marked with a
- * deferred failure by BullMQ's stalled check, and the next worker to fetch it
- * fails it without calling our processor; catch those final failures too.
- */
-export function deadLetterStalledFailures(worker: Worker<TaskJobData>, redis: Redis, isEligible: (taskName: string) => boolean, drainer?: DeadLetterDrainer, logger: Logger = rootLogger): void {
-  worker.on("failed", (job: Job<TaskJobData> | undefined) => {
-    if (!job?.deferredFailure || !isEligible(job.name)) return;
-    const attempt = Math.max(job.attemptsStarted, job.attemptsMade);
-    const error = new WorkerLostError(`${job.deferredFailure}: the worker running it died ${job.stalledCounter} times`);
-    onFinalFailure(redis, job, attempt, error, true, drainer).catch((err: unknown) =>
-      logger.error({ err, taskId: job.id }, "could not dead-letter a task failed after its workers died"),
-    );
-  });
 }
 
 export interface DrainerOptions {
@@ -264,17 +241,7 @@ export class DeadLetterDrainer {
       await db.markResolved(rec.taskId);
       return;
     }
-    const e = rec.entry;
-    await db.transaction(async (tx) => {
-      const existing = await tx.db
-        .selectFrom("dlq_tasks")
-        .select("id")
-        .where("task_id", "=", e.taskId)
-        .where("attempts", "=", e.attempts)
-        .executeTakeFirst();
-      if (existing) return;
-      await tx.insertDeadLetter({ ...e, firstSubmittedAt: new Date(e.firstSubmittedAt) });
-    });
+    await db.insertDeadLetterOnce({ ...rec.entry, firstSubmittedAt: new Date(rec.entry.firstSubmittedAt) });
   }
 }
 
@@ -333,12 +300,7 @@ export async function resubmitDeadLetter(taskDB: TaskDB, producer: DeadLetterSub
   try {
     await producer.submit(entry.taskName, entry.args, { taskId, labels });
   } catch (err) {
-    await taskDB.db
-      .updateTable("dlq_tasks")
-      .set({ status: "pending", resubmitted_task_id: null, updated_at: new Date() })
-      .where("id", "=", entry.id)
-      .where("resubmitted_task_id", "=", taskId)
-      .execute();
+    await taskDB.undoResubmission(entry.id, taskId);
     return { id: entry.id, ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
   return { id: entry.id, ok: true, taskId };

@@ -2,8 +2,7 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import type { TaskContext } from "./context.ts";
 import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout.ts";
-import type { Limits } from "../config/tasks-config.ts";
-import { ConcurrencyLimiter, LockLostError, type HeldLocks, type Lock, type LockManager, RateLimiter } from "../locks/index.ts";
+import { LockLostError, type HeldLocks, type Lock, type LockManager } from "../locks/index.ts";
 import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
@@ -30,6 +29,7 @@ export interface AttemptInput {
   lockTtlMs: number;
   /** Interactive runs skip limiters but keep structural locks. */
   skipLimiters: boolean;
+  /** Adds the tasks configuration's limiters to what the task's `locks()` returns (limits.ts). */
   limitsFor?: LimitsResolver;
   /** The worker's running attempts, aborted together at its shutdown deadline. */
   running?: RunningAttempts;
@@ -44,23 +44,19 @@ export interface AttemptInput {
   childOutcomes?: () => Promise<ChildOutcome[]>;
 }
 
+/**
+ * What happened in an attempt; the outcome step (outcome.ts) decides what it means. A failure
+ * in phase `prepare` came from building the task or its lock list, before anything ran.
+ */
 export type AttemptOutcome =
   | { kind: "completed"; value: unknown; durationMs: number }
-  | { kind: "deferred"; blockedBy: string; durationMs: number }
-  | { kind: "failed"; error: unknown; durationMs: number }
+  | { kind: "deferred"; blockedBy: string; rateLimited: boolean; retryAfterMs: number; durationMs: number }
+  | { kind: "failed"; error: unknown; phase: "prepare" | "run"; durationMs: number }
   | { kind: "requeue"; durationMs: number };
 
 /** Effective timeout of an attempt: the class's own, else its size's default. */
 export function timeoutOf(cls: TaskClass): number {
   return cls.timeoutMs ?? DEFAULT_TIMEOUT_MS[cls.size];
-}
-
-/** A configured copy of a limiter (the task's own lock objects stay untouched). */
-function applyLimits(lock: Lock, limits: Limits | undefined): Lock {
-  if (!limits) return lock;
-  if (lock instanceof RateLimiter && limits.rate) return lock.withLimit(limits.rate);
-  if (lock instanceof ConcurrencyLimiter && limits.concurrency) return lock.withLimit(limits.concurrency);
-  return lock;
 }
 
 type Abort = (reason: Error) => void;
@@ -176,26 +172,38 @@ class AttemptContext implements TaskContext {
 export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const started = performance.now();
   const { cls } = input;
-  const task = new (cls as unknown as new (a: Record<string, unknown>) => Task<object>)(input.args);
-  const vo = typeof input.args.vo === "string" ? input.args.vo : undefined;
-  const limitsFor = input.limitsFor;
+  let task: Task<object>;
   let active: Lock[] | undefined;
-  for (const declared of task.locks()) {
-    const lock = limitsFor && declared.isLimiter ? applyLimits(declared, limitsFor(input.id, vo, declared)) : declared;
-    // Disabled limiters (the default) cost nothing: no Redis round trip at all.
-    if (lock.enabled && !(input.skipLimiters && lock.isLimiter)) (active ??= []).push(lock);
+  try {
+    task = new (cls as unknown as new (a: Record<string, unknown>) => Task<object>)(input.args);
+    const declared = task.locks();
+    const vo = typeof input.args.vo === "string" ? input.args.vo : undefined;
+    for (const lock of input.limitsFor ? input.limitsFor(input.id, vo, declared) : declared) {
+      // Disabled limiters (the default) cost nothing: no Redis round trip at all.
+      if (lock.enabled && !(input.skipLimiters && lock.isLimiter)) (active ??= []).push(lock);
+    }
+  } catch (error) {
+    // Told like any failure (logged, recorded, dead-lettered if eligible), not thrown past the outcome step.
+    return { kind: "failed", error, phase: "prepare", durationMs: performance.now() - started };
   }
 
   let held: HeldLocks | undefined;
   const manager = input.lockManager;
   if (manager && active) {
-    // The holder is what `diracx-tasks locks list` shows an operator for each held lock.
-    const res = await manager.acquireAll(active, input.lockOwner, input.lockTtlMs, {
-      skipLimiters: input.skipLimiters,
-      holder: { taskId: input.taskId, taskName: input.id },
-    });
-    if (!res.acquired) return { kind: "deferred", blockedBy: res.blockedBy, durationMs: performance.now() - started };
-    if (res.held.locks.length > 0) held = res.held;
+    try {
+      // The holder is what `diracx-tasks locks list` shows an operator for each held lock.
+      const res = await manager.acquireAll(active, input.lockOwner, input.lockTtlMs, {
+        skipLimiters: input.skipLimiters,
+        holder: { taskId: input.taskId, taskName: input.id },
+      });
+      if (!res.acquired) {
+        return { kind: "deferred", blockedBy: res.blockedBy, rateLimited: res.lock.kind === "rate", retryAfterMs: res.retryAfterMs, durationMs: performance.now() - started };
+      }
+      if (res.held.locks.length > 0) held = res.held;
+    } catch (error) {
+      // A broker error: transient, so the retry policy decides.
+      return { kind: "failed", error, phase: "run", durationMs: performance.now() - started };
+    }
   }
 
   const aborter = new AttemptAbort();
@@ -226,7 +234,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     if (uow) {
       await uow.rollback().catch((err: unknown) => input.logger().error({ err }, "rollback failed"));
     }
-    outcome = error instanceof ShutdownAbort ? { kind: "requeue", durationMs: 0 } : { kind: "failed", error, durationMs: 0 };
+    outcome = error instanceof ShutdownAbort ? { kind: "requeue", durationMs: 0 } : { kind: "failed", error, phase: "run", durationMs: 0 };
   } finally {
     clearTimeout(timer);
     if (extender) clearInterval(extender);

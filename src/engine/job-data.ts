@@ -15,6 +15,15 @@ export interface AttemptRecord {
   error?: { type: string; message: string; stack?: string };
 }
 
+/** One deferral: the lock that blocked, when it could clear (from the lock manager) and the delay chosen. */
+export interface DeferralRecord {
+  /** ms since epoch when the task was put back. */
+  at: number;
+  blockedBy: string;
+  retryAfterMs: number;
+  delayMs: number;
+}
+
 export interface TaskJobMeta {
   /** ms since epoch of the first submission; kept across retries and deferrals. */
   firstSubmittedAt: number;
@@ -22,6 +31,8 @@ export interface TaskJobMeta {
   labels: Record<string, string>;
   /** Times the task was put back because a lock was busy (not attempts). */
   deferrals: number;
+  /** The latest deferrals, newest last (bounded like `history`). */
+  deferralLog?: DeferralRecord[];
   history: AttemptRecord[];
 }
 
@@ -36,6 +47,11 @@ export const MAX_HISTORY = 50;
 export function appendHistory(meta: TaskJobMeta, rec: AttemptRecord): TaskJobMeta {
   const history = [...meta.history, rec];
   return { ...meta, history: history.slice(-MAX_HISTORY) };
+}
+
+export function appendDeferral(meta: TaskJobMeta, rec: DeferralRecord): TaskJobMeta {
+  const log = [...(meta.deferralLog ?? []), rec];
+  return { ...meta, deferrals: (meta.deferrals ?? 0) + 1, deferralLog: log.slice(-MAX_HISTORY) };
 }
 
 /** Stacks are kept (bounded) because the dead-letter queue stores every attempt's stack. */

@@ -1,47 +1,33 @@
-import type { MinimalJob } from "bullmq";
 import type { RetryOverride } from "../config/tasks-config.ts";
-import { ExponentialBackoff, retryDelayFor, type RetryPolicy } from "./retry.ts";
-import type { TaskRegistry } from "./task-registry.ts";
 
 /** Name of the BullMQ custom backoff type every task job carries. */
 export const BACKOFF_TYPE = "diracx-policy";
 
 /**
- * Ceiling on BullMQ attempts: the task's retry policy is what actually ends
+ * Ceiling on BullMQ attempts: the outcome step (outcome.ts) is what actually ends
  * retries (BullMQ stops when the strategy returns -1).
  */
 export const MAX_ATTEMPTS = 1_000_000;
-
-/**
- * BullMQ calls this with `attemptsMade` = number of failed attempts including
- * the one that just failed, and the error the processor threw (the task's own
- * error object, so policies can branch on its class). -1 = no more retries.
- */
-export function makeBackoffStrategy(registry: TaskRegistry, retryFor?: RetryOverrideResolver) {
-  return (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob): number => {
-    if (!job || !registry.has(job.name)) return -1;
-    const cls = registry.get(job.name);
-    const args = (job.data as { args?: { vo?: unknown } } | undefined)?.args;
-    const vo = typeof args?.vo === "string" ? args.vo : undefined;
-    const policy = withRetryOverride(cls.retryPolicy, retryFor?.(job.name, vo));
-    const delay = retryDelayFor(policy, attemptsMade, err);
-    return delay === null ? -1 : delay;
-  };
-}
 
 /** The `retry` override of the tasks configuration for a task (and VO), read at each failure. */
 export type RetryOverrideResolver = (taskId: string, vo: string | undefined) => RetryOverride | undefined;
 
 /**
- * A configured `retry` override turns the task's policy into an exponential backoff with the
- * configured values; a value the configuration leaves out comes from the task's own
- * ExponentialBackoff (or 10 s base / no retries for any other policy).
+ * The retry delays the outcome step decided, keyed by the very error object the worker hands
+ * to BullMQ (BullMQ passes that object on to the backoff strategy), so BullMQ's backoff reads
+ * the decision instead of making its own.
  */
-export function withRetryOverride(policy: RetryPolicy, override: RetryOverride | undefined): RetryPolicy {
-  if (!override || (override.maxRetries === undefined && override.baseDelaySeconds === undefined)) return policy;
-  const own = policy instanceof ExponentialBackoff ? policy : undefined;
-  return new ExponentialBackoff({
-    baseDelaySeconds: override.baseDelaySeconds ?? own?.baseDelaySeconds ?? 10,
-    maxRetries: override.maxRetries ?? own?.maxRetries ?? 0,
-  });
+export class DecidedRetries {
+  private readonly delays = new WeakMap<Error, number>();
+
+  /** Records the decision for `err`: a delay in ms, or null for "no retry". */
+  set(err: Error, delayMs: number | null): void {
+    this.delays.set(err, delayMs ?? -1);
+  }
+
+  /**
+   * BullMQ's `settings.backoffStrategy`. An error no decision was recorded for cannot come
+   * from our processor; it is not retried (-1) rather than retried on a guess.
+   */
+  readonly strategy = (_attemptsMade: number, _type?: string, err?: Error): number => (err ? (this.delays.get(err) ?? -1) : -1);
 }

@@ -1,3 +1,4 @@
+import type { RetryOverride } from "../config/tasks-config.ts";
 import { DiracxError } from "../errors.ts";
 
 /**
@@ -67,4 +68,18 @@ export function retryDelayFor(policy: RetryPolicy, attempt: number, error: unkno
   const delay = policy.nextDelayMs(attempt, error);
   if (delay === null || delay === undefined || !Number.isFinite(delay)) return null;
   return Math.max(0, Math.round(delay));
+}
+
+/**
+ * A configured `retry` override turns the task's policy into an exponential backoff with the
+ * configured values; a value the configuration leaves out comes from the task's own
+ * ExponentialBackoff (or 10 s base / no retries for any other policy).
+ */
+export function withRetryOverride(policy: RetryPolicy, override: RetryOverride | undefined): RetryPolicy {
+  if (!override || (override.maxRetries === undefined && override.baseDelaySeconds === undefined)) return policy;
+  const own = policy instanceof ExponentialBackoff ? policy : undefined;
+  return new ExponentialBackoff({
+    baseDelaySeconds: override.baseDelaySeconds ?? own?.baseDelaySeconds ?? 10,
+    maxRetries: override.maxRetries ?? own?.maxRetries ?? 0,
+  });
 }

@@ -1,32 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
+import { Worker, type Job, type RepeatStrategy } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
 import { bindDefaultProducer } from "./context.ts";
 import { connectBroker } from "./connection.ts";
-import { DLQ_ID_LABEL, deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
+import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
-import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
+import type { TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
-import { metrics } from "./metrics.ts";
 import type { LockManager } from "../locks/index.ts";
+import { decide, OutcomeStep, type OutcomeHook } from "./outcome.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import type { TaskSubmitter } from "./producer-types.ts";
-import { makeBackoffStrategy, type RetryOverrideResolver } from "./retry-strategy.ts";
-import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
-import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
-import { retryDelayFor } from "./retry.ts";
+import { DecidedRetries, type RetryOverrideResolver } from "./retry-strategy.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 import type { TaskClass } from "./task.ts";
-
-interface TaskLabels {
-  base: { task: string; size: Size; priority: string };
-  completed: { task: string; size: Size; priority: string; outcome: string };
-  failed: { task: string; size: Size; priority: string; outcome: string };
-}
 
 export interface WorkerTimings {
   /** TTL of task locks; extended every third of it while the task runs. */
@@ -35,6 +26,12 @@ export interface WorkerTimings {
   jobLockMs: number;
   /** How often a worker looks for jobs whose worker died. */
   stalledIntervalMs: number;
+  /**
+   * Times a task's worker may die under it (BullMQ's stalled count) before BullMQ fails it for
+   * good; the outcome step then dead-letters it. High enough that at-least-once delivery
+   * survives a crash-looping deployment; the dead letter is the safety net beyond it.
+   */
+  maxStalledCount: number;
   /** First lock-contention deferral; doubles per deferral up to maxDeferralMs, jittered. */
   baseDeferralMs: number;
   maxDeferralMs: number;
@@ -50,6 +47,7 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimi
     lockTtlMs: n("DIRACX_TASKS_LOCK_TTL_MS", 30_000),
     jobLockMs,
     stalledIntervalMs: n("DIRACX_TASKS_STALLED_INTERVAL_MS", jobLockMs),
+    maxStalledCount: n("DIRACX_TASKS_MAX_STALLED_COUNT", 10),
     baseDeferralMs: n("DIRACX_TASKS_DEFERRAL_BASE_MS", 500),
     maxDeferralMs: n("DIRACX_TASKS_DEFERRAL_MAX_MS", 60_000),
   };
@@ -59,12 +57,6 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimi
 function attemptBindings(job: Job<TaskJobData>, cls: TaskClass, attempt: number): Record<string, unknown> {
   const vo = job.data.meta.labels.vo;
   return { taskId: job.id, task: job.name, attempt, priority: cls.priority, ...(vo ? { vo } : {}) };
-}
-
-/** Growing, jittered delay (50–100 % of base·2^n) so contending tasks spread out. */
-export function deferralDelayMs(deferrals: number, t: Pick<WorkerTimings, "baseDeferralMs" | "maxDeferralMs">): number {
-  const full = Math.min(t.maxDeferralMs, t.baseDeferralMs * 2 ** Math.min(deferrals, 20));
-  return Math.round(full / 2 + Math.random() * (full / 2));
 }
 
 export interface TaskWorkerOptions {
@@ -83,6 +75,14 @@ export interface TaskWorkerOptions {
   logger?: Logger;
   /** Copies dead letters from the Redis outbox into TaskDB (started and stopped with the worker). */
   deadLetters?: DeadLetterDrainer;
+  /**
+   * BullMQ's `settings.repeatStrategy`: the worker places a periodic task's next run when it
+   * takes the current one, so it must read schedule patterns as the scheduler that wrote them
+   * (wired by the caller, so the engine does not depend on the scheduler).
+   */
+  repeatStrategy?: RepeatStrategy;
+  /** Told every attempt's decision (e.g. the scheduler's record of a periodic run's outcome). */
+  onOutcome?: OutcomeHook;
 }
 
 /**
@@ -107,7 +107,7 @@ export class TaskWorker {
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
   };
-  private readonly labels = new Map<string, TaskLabels>();
+  private readonly outcomes: OutcomeStep;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
@@ -123,21 +123,26 @@ export class TaskWorker {
     // done reaches Redis before it, so nobody sees the job finished with its locks held,
     // and the worker need not wait for the release's reply.
     this.locks = opts.lockManager?.withConnection(this.connection);
+    const decided = new DecidedRetries();
+    this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log });
     this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: BULL_PREFIX,
       concurrency: opts.concurrency,
       lockDuration: this.timings.jobLockMs,
       stalledInterval: this.timings.stalledIntervalMs,
-      maxStalledCount: 2,
+      maxStalledCount: this.timings.maxStalledCount,
       autorun: false,
-      // The worker schedules a periodic task's next run when it takes the current one, so it
-      // must read cron:/rrule: patterns exactly as the scheduler that created them.
-      settings: { backoffStrategy: makeBackoffStrategy(opts.registry, opts.retryFor), repeatStrategy: diracxRepeatStrategy },
+      settings: { backoffStrategy: decided.strategy, ...(opts.repeatStrategy ? { repeatStrategy: opts.repeatStrategy } : {}) },
     });
-    attachScheduleOutcomeRecorder(this.worker, this.connection, (err) => this.log.warn({ err: err.message }, "could not record a schedule outcome"));
-    // dead-letter hook: tasks BullMQ fails itself after their workers died too often
-    deadLetterStalledFailures(this.worker, this.connection, (name) => opts.registry.has(name) && opts.registry.get(name).dlqEligible, opts.deadLetters, this.log);
+    // BullMQ fails a job itself, without calling the processor, once its workers died more
+    // than maxStalledCount times: the outcome step must still be told.
+    this.worker.on("failed", (job: Job<TaskJobData> | undefined) => {
+      if (!job?.deferredFailure) return;
+      const cls = opts.registry.has(job.name) ? opts.registry.get(job.name) : undefined;
+      this.outcomes.workerLost(job, cls).catch((err: unknown) => this.log.error({ err, taskId: job.id }, "could not record a task failed after its workers died"));
+    });
+    this.worker.on("stalled", (jobId: string) => this.log.warn({ taskId: jobId }, "task's worker died (job lock expired); put back in its queue"));
     this.worker.on("error", (err) => {
       this.setReady(false);
       this.log.warn({ err: err.message }, "broker error; reconnecting");
@@ -200,30 +205,13 @@ export class TaskWorker {
     }
   }
 
-  /** Metric labels per task name, built once (prom-client hashes them on every update). */
-  private labelsOf(name: string, cls: TaskClass): TaskLabels {
-    let labels = this.labels.get(name);
-    if (!labels) {
-      const base = { task: name, size: cls.size, priority: cls.priority };
-      labels = { base, completed: { ...base, outcome: "completed" }, failed: { ...base, outcome: "failed" } };
-      this.labels.set(name, labels);
-    }
-    return labels;
-  }
-
   private async process(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
     const { registry } = this.opts;
-    if (!registry.has(job.name)) {
-      // Nothing can run it here; fail it visibly rather than drop it.
-      const err = new UnrecoverableError(`unknown task '${job.name}' (not in this worker's registry)`);
-      await onFinalFailure(this.connection, job, job.attemptsMade + 1, err, true, this.opts.deadLetters); // dead-letter hook: kept for resubmission once deployed
-      throw err;
-    }
+    if (!registry.has(job.name)) return this.outcomes.unknownTask(job);
     const cls = registry.get(job.name);
     const attempt = job.attemptsMade + 1;
     const data = job.data;
     const taskId = job.id as string;
-    const labels = this.labelsOf(job.name, cls);
     // Every line about the attempt carries these; the pino child is made only if something is logged.
     let child: Logger | undefined;
     const log = (): Logger => (child ??= this.log.child(attemptBindings(job, cls, attempt)));
@@ -248,51 +236,8 @@ export class TaskWorker {
       beforeExecute: hooks.beforeExecute,
       childOutcomes: hooks.childOutcomes,
     });
-    const seconds = outcome.durationMs / 1000;
-    switch (outcome.kind) {
-      case "completed": {
-        // No extra write on the hot path: the successful attempt is described by
-        // BullMQ's own fields (attemptsMade, processedOn, finishedOn, returnvalue).
-        metrics.completed.inc(labels.base);
-        metrics.duration.observe(labels.completed, seconds);
-        // A line per success is debug: at thousands of tasks a second it would drown the
-        // failures, and completions are counted in the metrics and kept in BullMQ anyway.
-        if (this.log.isLevelEnabled("debug")) log().debug({ durationMs: Math.round(outcome.durationMs) }, "task completed");
-        if (data.meta.labels[DLQ_ID_LABEL]) await onCompleted(this.connection, job, this.opts.deadLetters); // dead-letter hook: resolves a resubmitted entry
-        return outcome.value ?? null;
-      }
-      case "deferred": {
-        // Contention is not failure: put the job back with a growing delay;
-        // BullMQ's moveToDelayed skips the attempt counter.
-        const deferrals = (data.meta.deferrals ?? 0) + 1;
-        const delay = deferralDelayMs(deferrals - 1, this.timings);
-        await job.updateData({ ...data, meta: { ...data.meta, deferrals } });
-        await job.moveToDelayed(Date.now() + delay, token);
-        metrics.deferred.inc(labels.base);
-        log().debug({ blockedBy: outcome.blockedBy, delay, deferrals }, "lock busy; task deferred");
-        throw new DelayedError();
-      }
-      case "requeue": {
-        await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "requeued" }) });
-        await job.moveToWait(token);
-        metrics.requeued.inc(labels.base);
-        log().warn("task aborted by shutdown; put back in its queue");
-        throw new WaitingError();
-      }
-      case "failed": {
-        const error = outcome.error;
-        await job.updateData({
-          ...data,
-          meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "failed", error: errorRecord(error) }),
-        });
-        const willRetry = retryDelayFor(cls.retryPolicy, attempt, error) !== null;
-        (willRetry ? metrics.retried : metrics.failed).inc(labels.base);
-        metrics.duration.observe(labels.failed, seconds);
-        log()[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
-        if (!willRetry) await onFinalFailure(this.connection, job, attempt, error, cls.dlqEligible, this.opts.deadLetters); // dead-letter hook
-        // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
-        throw error instanceof Error ? error : new Error(String(error));
-      }
-    }
+    const vo = typeof data.args.vo === "string" ? data.args.vo : undefined;
+    const decision = decide(outcome, { taskId: job.name, cls, vo, attempt, deferrals: data.meta.deferrals ?? 0, retryFor: this.opts.retryFor, timings: this.timings });
+    return this.outcomes.settle({ job, token, cls, attempt, startedAt, durationMs: outcome.durationMs, log }, decision);
   }
 }

@@ -2,7 +2,5 @@ export { Lock, Limiter, MutexLock, ExclusiveRWLock, SharedRWLock, RateLimiter, C
 export type { KeyPart, RateLimitOptions, ConcurrencyLimitOptions } from "./lock.ts";
 export { LockManager } from "./manager.ts";
 export type { AcquireOptions, AcquireResult, HeldLocks, HolderInfo, LockHolder, LockInfo } from "./manager.ts";
-export { LockContentionError, LockDefinitionError, LockLostError } from "./errors.ts";
+export { LockDefinitionError, LockLostError } from "./errors.ts";
 export type { LockKind, KeyFamily } from "./keys.ts";
-export { withLocks, contentionDelayMs, DEFAULT_LOCK_TTL_MS } from "./session.ts";
-export type { HoldLocksOptions } from "./session.ts";

@@ -3,6 +3,9 @@ import type { Job } from "bullmq";
 import { SCHEDULE_INDEX_KEY, scheduleKey } from "./keys.ts";
 import { formatSchedule } from "./spec.ts";
 import type { DesiredSchedule } from "./desired.ts";
+import type { OutcomeHook } from "../engine/outcome.ts";
+import type { TaskWorkerOptions } from "../engine/worker.ts";
+import { diracxRepeatStrategy } from "./repeat-strategy.ts";
 
 /** What one schedule's hash holds; every field a string in Redis. */
 export interface ScheduleRecord {
@@ -154,4 +157,27 @@ export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Work
   worker.on("failed", (job: Job | undefined, err: Error) => {
     if (job?.repeatJobKey) recordScheduleOutcome(redis, job, { status: "failed", error: err.message }).catch(report);
   });
+}
+
+/**
+ * The outcome hook (TaskWorkerOptions.onOutcome) that records each run of a periodic task for
+ * `schedules list`, read from the engine's decision: a success, or a failed attempt — retried
+ * or final (the next attempt's outcome replaces a retried one). Deferrals are not runs.
+ */
+export function scheduleOutcomeHook(redis: Redis, onError?: (err: Error) => void): OutcomeHook {
+  const report = (err: unknown): void => onError?.(err as Error);
+  return (job, decision) => {
+    // Only jobs fired by a schedule carry a repeatJobKey; the others cost one property read.
+    if (!job.repeatJobKey) return;
+    if (decision.kind === "success") recordScheduleOutcome(redis, job, { status: "completed" }).catch(report);
+    else if (decision.kind === "retry" || decision.kind === "final") {
+      const error = decision.error instanceof Error ? decision.error.message : String(decision.error);
+      recordScheduleOutcome(redis, job, { status: "failed", error }).catch(report);
+    }
+  };
+}
+
+/** What a TaskWorker takes from the scheduler: its repeat strategy and the schedule-outcome hook. */
+export function schedulerWorkerOptions(redis: Redis, onError?: (err: Error) => void): Required<Pick<TaskWorkerOptions, "repeatStrategy" | "onOutcome">> {
+  return { repeatStrategy: diracxRepeatStrategy, onOutcome: scheduleOutcomeHook(redis, onError) };
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, Worker } from "bullmq";
+import { Writable } from "node:stream";
 import { Redis } from "ioredis";
+import pino, { type Logger } from "pino";
 import pg from "pg";
 import { RedisServer } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
@@ -10,7 +12,7 @@ import { runs, waitFor } from "./support.ts";
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 const { Producer, TaskRegistry, TaskWorker, TaskDB, DeadLetterDrainer, resubmitDeadLetter, outboxSize, getEngine, closeAllEngines } = await import("../../src/index.ts");
-const { deadLetterStalledFailures } = await import("../../src/engine/dead-letter.ts");
+const { queueNameFor } = await import("../../src/engine/priorities.ts");
 const { BULL_PREFIX } = await import("../../src/engine/keys.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");
 const fixture = await import("../fixtures/dlq-app/tasks.ts");
@@ -25,9 +27,13 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
   const workers: InstanceType<typeof TaskWorker>[] = [];
   const drainers: InstanceType<typeof DeadLetterDrainer>[] = [];
 
-  const startWorker = async (url: string): Promise<{ worker: InstanceType<typeof TaskWorker>; drainer: InstanceType<typeof DeadLetterDrainer> }> => {
+  const startWorker = async (
+    url: string,
+    size: "small" | "medium" = "small",
+    logger?: Logger,
+  ): Promise<{ worker: InstanceType<typeof TaskWorker>; drainer: InstanceType<typeof DeadLetterDrainer> }> => {
     const drainer = new DeadLetterDrainer({ redis, taskDB: () => new TaskDB(getEngine(url)), baseDelayMs: 20, maxDelayMs: 200 });
-    const worker = new TaskWorker({ size: "small", concurrency: 2, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer });
+    const worker = new TaskWorker({ size, concurrency: 2, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer, ...(logger ? { logger } : {}) });
     workers.push(worker);
     drainers.push(drainer);
     await worker.start();
@@ -124,27 +130,43 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
     assert.equal(unknown.taskId, unknownId);
     assert.equal(unknown.lastErrorMessage, "unknown task 'dlq:Gone' (not in this worker's registry)");
 
-    // BullMQ fails a job itself (in Lua) once its worker died more than maxStalledCount times.
-    // A manual worker that takes the job and never renews its lock plays the dying worker.
-    const queue = new Queue("tasks-stall", { connection: redis, prefix: BULL_PREFIX });
+    // BullMQ marks a job failed-for-good (in Lua) once its worker died more than maxStalledCount
+    // times; the next worker to take it fails it without running it. A manual worker that takes
+    // the job and never renews its lock plays the dying worker, on the medium queue, which no
+    // real worker serves until the last stall.
+    const queue = new Queue(queueNameFor("medium"), { connection: redis, prefix: BULL_PREFIX });
     const stallId = "stalled-task-1";
     await queue.add("dlq:Flaky", { args: { key: "stall" }, meta: { firstSubmittedAt: Date.now(), labels: {}, deferrals: 0, history: [] } }, { jobId: stallId });
-    const dying = new Worker("tasks-stall", null, { connection: redis, prefix: BULL_PREFIX, lockDuration: 100, stalledInterval: 100, maxStalledCount: 2, autorun: false });
-    const drainer = drainers.at(-1)!;
-    deadLetterStalledFailures(dying, redis, (name) => registry.has(name) && registry.get(name).dlqEligible, drainer);
-    await dying.startStalledCheckTimer();
-    for (let i = 0; i < 3; i++) {
-      await waitFor(`stalled job back in wait (${i})`, async () => (await queue.getJobState(stallId)) === "waiting");
-      assert.equal((await dying.getNextJob(`dead-${i}`, { block: false }))?.id, stallId);
+    const dying = new Worker(queueNameFor("medium"), null, { connection: redis, prefix: BULL_PREFIX, lockDuration: 100, stalledInterval: 100, maxStalledCount: 2, autorun: false });
+    try {
+      await dying.startStalledCheckTimer();
+      for (let i = 0; i < 3; i++) {
+        await waitFor(`stalled job back in wait (${i})`, async () => (await queue.getJobState(stallId)) === "waiting");
+        assert.equal((await dying.getNextJob(`dead-${i}`, { block: false }))?.id, stallId);
+      }
+      // The third stall marks it failed-for-good (BullMQ 6 leaves failing it to the worker's
+      // run loop; a manual getNextJob no longer does).
+      await waitFor("stalled job back in wait (last)", async () => (await queue.getJobState(stallId)) === "waiting");
+    } finally {
+      await dying.close(true);
     }
-    // The third stall marks it failed-for-good; the next fetch fails it without running it.
-    await waitFor("stalled job back in wait (last)", async () => (await queue.getJobState(stallId)) === "waiting");
-    assert.equal(await dying.getNextJob("next", { block: false }), undefined);
-    assert.equal(await queue.getJobState(stallId), "failed");
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    await startWorker(dbUrl, "medium", pino(sink));
+    await waitFor("stalled job failed", async () => (await queue.getJobState(stallId)) === "failed");
     const entry = await waitFor("stalled task dead-lettered", async () => (await taskDB.list({ taskName: "dlq:Flaky" })).find((e) => e.taskId === stallId));
     assert.equal(entry.lastErrorType, "WorkerLostError");
     assert.match(entry.lastErrorMessage ?? "", /job stalled more than allowable limit: the worker running it died/);
-    await dying.close(true);
+    assert.deepEqual(await runs(redis, "stall"), [], "the task body never ran");
+    const told = lines.find((l) => l.taskId === stallId && l.msg === "task failed for good");
+    assert.equal(told?.reason, "stalled limit", "the final failure is logged with the task id and its reason");
+    const history = (await queue.getJob(stallId))?.data.meta.history ?? [];
+    assert.equal(history.at(-1)?.error?.type, "WorkerLostError", "and recorded in the attempt history");
     await queue.close();
   });
 

@@ -15,6 +15,7 @@ const { createEngine, engineWorkerOptions } = await import("../../src/engine/wir
 const { TaskWorker } = await import("../../src/engine/worker.ts");
 const { Scheduler } = await import("../../src/scheduler/scheduler.ts");
 const { ScheduleAdmin } = await import("../../src/scheduler/admin.ts");
+const { schedulerWorkerOptions } = await import("../../src/scheduler/state.ts");
 const { computeDesiredSchedules, periodicTasks } = await import("../../src/scheduler/desired.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
@@ -29,6 +30,7 @@ before(async () => {
     size: "small",
     concurrency: 2,
     ...engineWorkerOptions(engine),
+    ...schedulerWorkerOptions(redis),
   });
   await worker.start();
   const tasks = periodicTasks(engine.tasks).filter((t) => t.taskId === "test:Ticker");

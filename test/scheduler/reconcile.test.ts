@@ -135,7 +135,12 @@ describe("configuration shared with the engine", () => {
     const source = await ConfigSource.fromPath(file, ConfigSchema, { watch: false });
     try {
       const limitsFor = limitsFromTasksConfig(() => source.current().Tasks);
-      assert.deepEqual(limitsFor("demo:PerVo", "lhcb", new RateLimiter("task", "PerVo")), { rate: { limit: 7, windowSeconds: 30 } });
+      // lhcb's own limit is lhcb's own pool (limits.ts).
+      const locks = limitsFor("demo:PerVo", "lhcb", [new RateLimiter("task", "PerVo")]);
+      assert.deepEqual(
+        locks.map((l) => [l.constructor.name, l.key, (l as InstanceType<typeof RateLimiter>).limit, (l as InstanceType<typeof RateLimiter>).windowSeconds]),
+        [["RateLimiter", "PerVo:lhcb", 7, 30]],
+      );
       const desired = desiredFromConfig([periodic("demo:PerVo", { kind: "cron", expression: "0 6 * * *" }, { voAware: true })], source, { current: () => source.current().Tasks })();
       assert.deepEqual(desired.schedules.map((s) => [s.id, s.spec]), [["demo:PerVo@lhcb", { kind: "interval", seconds: 60 }]]);
     } finally {

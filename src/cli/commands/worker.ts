@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { TaskWorker } from "../../engine/worker.ts";
 import { deadLetterOption } from "../../engine/dead-letter.ts";
 import { createEngine, engineWorkerOptions } from "../../engine/wiring.ts";
+import { schedulerWorkerOptions } from "../../scheduler/state.ts";
 import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
 import { logger } from "../../logging.ts";
 
@@ -27,6 +28,7 @@ export function workerCommand(): Command {
         size: opts.size,
         concurrency: opts.concurrency,
         ...engineWorkerOptions(engine),
+        ...schedulerWorkerOptions(engine.redis, (err) => logger.warn({ err: err.message }, "could not record a schedule outcome")),
         ...deadLetterOption(engine.redis), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
       });
       worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));

@@ -171,6 +171,18 @@ export class TaskDB extends BaseSQLDB<TaskDBSchema> {
     return Number(r.id);
   }
 
+  /**
+   * Inserts the entry unless one for the same task and attempt count exists, in one
+   * transaction: the outbox drainer may write an entry twice (killed between this commit and
+   * its HDEL), and the copy must not become a second dead letter.
+   */
+  async insertDeadLetterOnce(entry: NewDeadLetter): Promise<number | undefined> {
+    return this.transaction(async (tx) => {
+      const existing = await tx.db.selectFrom("dlq_tasks").select("id").where("task_id", "=", entry.taskId).where("attempts", "=", entry.attempts).executeTakeFirst();
+      return existing ? undefined : tx.insertDeadLetter(entry);
+    });
+  }
+
   private filtered(filter: DeadLetterFilter) {
     let q = this.db.selectFrom("dlq_tasks");
     if (filter.taskName !== undefined) q = q.where("task_name", "=", filter.taskName);
@@ -219,6 +231,17 @@ export class TaskDB extends BaseSQLDB<TaskDBSchema> {
       .set({ status: "resubmitted", resubmitted_task_id: newTaskId, updated_at: new Date() })
       .where("id", "=", id)
       .where("status", "=", "pending")
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Undoes `markResubmitted(id, newTaskId)` when submitting the new task failed. */
+  async undoResubmission(id: number, newTaskId: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("dlq_tasks")
+      .set({ status: "pending", resubmitted_task_id: null, updated_at: new Date() })
+      .where("id", "=", id)
+      .where("resubmitted_task_id", "=", newTaskId)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
