@@ -6,7 +6,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { RedisServer } from "../test/support/redis.ts";
 import { emitter } from "./_support.ts";
-import { BULL_PREFIX } from "../src/engine/keys.ts";
+import { BULL_PREFIX } from "../src/redis-keys.ts";
 import { Scheduler } from "../src/scheduler/scheduler.ts";
 import { computeDesiredSchedules, type PeriodicTaskInfo } from "../src/scheduler/desired.ts";
 import { diracxRepeatStrategy } from "../src/scheduler/repeat-strategy.ts";

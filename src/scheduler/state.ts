@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Job } from "bullmq";
-import { SCHEDULE_INDEX_KEY, scheduleKey } from "./keys.ts";
+import { SCHEDULE_INDEX_KEY, scheduleKey } from "../redis-keys.ts";
 import { formatSchedule } from "../schedule/index.ts";
 import type { DesiredSchedule } from "./desired.ts";
 
