@@ -1,11 +1,11 @@
 // Key names come from the one key builder (src/redis-keys.ts); the engine's modules import them here.
+import { TasksSettings } from "../settings.ts";
+
 export { BULL_PREFIX, DLQ_OUTBOX_KEY } from "../redis-keys.ts";
 
-/** Default broker URL, overridable through DIRACX_TASKS_REDIS_URL. */
-export const DEFAULT_REDIS_URL = "redis://localhost:6379";
-
+/** The broker URL, DIRACX_TASKS_REDIS_URL through the task system's settings (refused there when malformed). */
 export function redisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env.DIRACX_TASKS_REDIS_URL || DEFAULT_REDIS_URL;
+  return TasksSettings.fromEnv(env).redisUrl;
 }
 
 /** Owner id of the locks one attempt holds: unique per job and per attempt start. */

@@ -18,6 +18,7 @@ import type { TaskSubmitter } from "./producer-types.ts";
 import { makeBackoffStrategy, type RetryOverrideResolver } from "./retry-strategy.ts";
 import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
 import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
+import { TasksSettings } from "../settings.ts";
 import { retryDelayFor } from "./retry.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 import type { TaskClass } from "./task.ts";
@@ -40,18 +41,15 @@ export interface WorkerTimings {
   maxDeferralMs: number;
 }
 
+/** The worker timings of the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
 export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimings {
-  const n = (name: string, dflt: number): number => {
-    const v = Number(env[name]);
-    return env[name] && Number.isFinite(v) && v > 0 ? v : dflt;
-  };
-  const jobLockMs = n("DIRACX_TASKS_JOB_LOCK_MS", 30_000);
+  const s = TasksSettings.fromEnv(env);
   return {
-    lockTtlMs: n("DIRACX_TASKS_LOCK_TTL_MS", 30_000),
-    jobLockMs,
-    stalledIntervalMs: n("DIRACX_TASKS_STALLED_INTERVAL_MS", jobLockMs),
-    baseDeferralMs: n("DIRACX_TASKS_DEFERRAL_BASE_MS", 500),
-    maxDeferralMs: n("DIRACX_TASKS_DEFERRAL_MAX_MS", 60_000),
+    lockTtlMs: s.lockTtlMs,
+    jobLockMs: s.jobLockMs,
+    stalledIntervalMs: s.stalledIntervalMs ?? s.jobLockMs,
+    baseDeferralMs: s.deferralBaseMs,
+    maxDeferralMs: s.deferralMaxMs,
   };
 }
 
