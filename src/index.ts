@@ -30,9 +30,12 @@ export {
   CronSchedule,
   IntervalSchedule,
   RRuleSchedule,
-  InvalidScheduleError,
+  ScheduleError,
+  nextOccurrence,
+  formatSchedule,
   type Schedule,
-} from "./engine/schedules.ts";
+  type ScheduleSpec,
+} from "./schedule/index.ts";
 export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
 export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
 export {
@@ -126,7 +129,6 @@ export {
   checkTasksConfig,
   type TasksConfig,
   type TaskOverride,
-  type ScheduleSpec,
   type TaskDefaults,
   type ResolvedTaskSettings,
   type ResolvedSchedule,
@@ -367,9 +369,6 @@ export {
 export {
   diracxRepeatStrategy,
   schedulerQueueSettings,
-  nextOccurrence,
-  formatSchedule,
-  ScheduleError,
   computeDesiredSchedules,
   desiredFromConfig,
   periodicTasks,

@@ -170,6 +170,20 @@ export class TasksSettings extends defineSettings(
      * which refuse an unknown top-level `Tasks` section.
      */
     config: z.string().min(1, "must not be empty").optional(),
+    /** How long finished jobs stay in Redis (BullMQ removeOnComplete / removeOnFail age). */
+    keepCompletedSeconds: z.number().nonnegative().default(24 * 3600),
+    keepFailedSeconds: z.number().nonnegative().default(7 * 24 * 3600),
+    /** TTL of task locks; extended every third of it while the task runs. */
+    lockTtlMs: z.number().positive().default(30_000),
+    /** BullMQ job lock: renewed at half of it; a worker silent for longer is presumed dead. */
+    jobLockMs: z.number().positive().default(30_000),
+    /** How often a worker looks for jobs whose worker died (default: the job lock). */
+    stalledIntervalMs: z.number().positive().optional(),
+    /** Worker deaths a task survives before BullMQ fails it for good (then it is dead-lettered). */
+    maxStalledCount: z.number().int().positive().default(10),
+    /** First lock-contention deferral; doubles per deferral up to deferralMaxMs, jittered. */
+    deferralBaseMs: z.number().positive().default(500),
+    deferralMaxMs: z.number().positive().default(60_000),
   }),
 ) {}
 

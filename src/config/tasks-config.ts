@@ -1,6 +1,5 @@
-import { Cron } from "croner";
-import rrule from "rrule";
 import { z } from "zod";
+import { ScheduleError, scheduleFromInput, type ScheduleSpec } from "../schedule/index.ts";
 import { formatKeyPath } from "./errors.ts";
 
 /*
@@ -28,18 +27,13 @@ import { formatKeyPath } from "./errors.ts";
  * the configuration at all.
  */
 
-const { rrulestr } = rrule;
-
 /** Window of a rate limit whose window is not configured. */
 export const DEFAULT_RATE_WINDOW_SECONDS = 60;
 
 const TASK_ID = /^[^:\s]+:[A-Za-z_$][\w$]*$/;
 const NAME = /^[\w.-]+$/;
 
-export type ScheduleSpec =
-  | { kind: "cron"; expression: string; timezone?: string }
-  | { kind: "interval"; seconds: number }
-  | { kind: "rrule"; rule: string };
+export type { ScheduleSpec };
 
 /**
  * `schedule:` — exactly one of `cron` (5 or 6 fields, seconds first when 6; optional
@@ -51,54 +45,20 @@ export const ScheduleSchema = z.preprocess(
     .strictObject({
       cron: z.string().optional(),
       timezone: z.string().optional(),
-      interval: z.number().positive().optional(),
+      interval: z.number().optional(),
       rrule: z.string().optional(),
     })
-    .superRefine((s, ctx) => {
-      const kinds = (["cron", "interval", "rrule"] as const).filter((k) => s[k] !== undefined);
-      if (kinds.length !== 1) {
-        ctx.addIssue({
-          code: "custom",
-          message: kinds.length ? `give only one of ${kinds.join(", ")}` : "expected one of cron, interval, rrule",
-        });
-        return;
+    .transform((s, ctx): ScheduleSpec => {
+      // The schedule module decides; the schema only places its message at the key path.
+      try {
+        return scheduleFromInput(s);
+      } catch (err) {
+        if (!(err instanceof ScheduleError)) throw err;
+        ctx.addIssue({ code: "custom", ...(err.field && s[err.field] !== undefined ? { path: [err.field] } : {}), message: err.message });
+        return z.NEVER;
       }
-      if (s.timezone !== undefined && s.cron === undefined) {
-        ctx.addIssue({ code: "custom", path: ["timezone"], message: "only allowed with cron" });
-      }
-      if (s.timezone !== undefined && !isTimeZone(s.timezone)) {
-        ctx.addIssue({ code: "custom", path: ["timezone"], message: `unknown time zone '${s.timezone}'` });
-      }
-      if (s.cron !== undefined) {
-        try {
-          new Cron(s.cron, { paused: true });
-        } catch (err) {
-          ctx.addIssue({ code: "custom", path: ["cron"], message: `invalid cron '${s.cron}': ${(err as Error).message}` });
-        }
-      }
-      if (s.rrule !== undefined) {
-        try {
-          rrulestr(s.rrule);
-        } catch (err) {
-          ctx.addIssue({ code: "custom", path: ["rrule"], message: `invalid rrule '${s.rrule}': ${(err as Error).message}` });
-        }
-      }
-    })
-    .transform((s): ScheduleSpec => {
-      if (s.cron !== undefined) return s.timezone ? { kind: "cron", expression: s.cron, timezone: s.timezone } : { kind: "cron", expression: s.cron };
-      if (s.interval !== undefined) return { kind: "interval", seconds: s.interval };
-      return { kind: "rrule", rule: s.rrule as string };
     }),
 );
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const RateSchema = z.strictObject({
   limit: z.number().int().positive().optional(),

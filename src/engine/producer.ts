@@ -3,6 +3,7 @@ import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import type { z } from "zod";
 import { DiracxError } from "../errors.ts";
+import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
@@ -42,18 +43,10 @@ export function taskJobOptions(priority: Priority, retention: Retention): JobsOp
   };
 }
 
+/** Job retention from the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
 export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
-  const num = (name: string, dflt: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === "") return dflt;
-    const v = Number(raw);
-    if (!Number.isFinite(v) || v < 0) throw new DiracxError(`${name} must be a non-negative number of seconds, got '${raw}'`);
-    return v;
-  };
-  return {
-    completedSeconds: num("DIRACX_TASKS_KEEP_COMPLETED_SECONDS", 24 * 3600),
-    failedSeconds: num("DIRACX_TASKS_KEEP_FAILED_SECONDS", 7 * 24 * 3600),
-  };
+  const s = TasksSettings.fromEnv(env);
+  return { completedSeconds: s.keepCompletedSeconds, failedSeconds: s.keepFailedSeconds };
 }
 
 export interface ProducerOptions {

@@ -16,6 +16,7 @@ import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import type { TaskSubmitter } from "./producer-types.ts";
 import { DecidedRetries, type RetryOverrideResolver } from "./retry-strategy.ts";
+import { TasksSettings } from "../settings.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 import type { TaskClass } from "./task.ts";
 
@@ -37,19 +38,16 @@ export interface WorkerTimings {
   maxDeferralMs: number;
 }
 
+/** The worker timings of the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
 export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimings {
-  const n = (name: string, dflt: number): number => {
-    const v = Number(env[name]);
-    return env[name] && Number.isFinite(v) && v > 0 ? v : dflt;
-  };
-  const jobLockMs = n("DIRACX_TASKS_JOB_LOCK_MS", 30_000);
+  const s = TasksSettings.fromEnv(env);
   return {
-    lockTtlMs: n("DIRACX_TASKS_LOCK_TTL_MS", 30_000),
-    jobLockMs,
-    stalledIntervalMs: n("DIRACX_TASKS_STALLED_INTERVAL_MS", jobLockMs),
-    maxStalledCount: n("DIRACX_TASKS_MAX_STALLED_COUNT", 10),
-    baseDeferralMs: n("DIRACX_TASKS_DEFERRAL_BASE_MS", 500),
-    maxDeferralMs: n("DIRACX_TASKS_DEFERRAL_MAX_MS", 60_000),
+    lockTtlMs: s.lockTtlMs,
+    jobLockMs: s.jobLockMs,
+    stalledIntervalMs: s.stalledIntervalMs ?? s.jobLockMs,
+    maxStalledCount: s.maxStalledCount,
+    baseDeferralMs: s.deferralBaseMs,
+    maxDeferralMs: s.deferralMaxMs,
   };
 }
 

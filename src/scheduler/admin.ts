@@ -5,7 +5,7 @@ import { BULL_PREFIX } from "./engine-bridge.ts";
 import { repeatOptionsFor } from "./reconcile.ts";
 import { schedulerQueueSettings } from "./repeat-strategy.ts";
 import { ScheduleStore, type ScheduleRecord } from "./state.ts";
-import type { ScheduleSpec } from "./spec.ts";
+import type { ScheduleSpec } from "../schedule/index.ts";
 
 /** One line of `schedules list`. */
 export interface ScheduleStatus {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { functionKind, type Registry } from "../registry/index.ts";
-import { BROKER_EPOCH_KEY } from "./keys.ts";
+import { BROKER_EPOCH_KEY, LEGACY_KEY_PATTERN } from "../redis-keys.ts";
 
 /** Entry-point group of the broker-startup hooks. */
 import { BROKER_STARTUP_GROUP } from "../registry/groups.ts";
@@ -77,18 +77,39 @@ export class BrokerLifecycle {
 
   private async doCheck(): Promise<BrokerCheck> {
     const candidate = `${new Date().toISOString()}/${randomUUID()}`;
-    const created = (await this.redis.set(BROKER_EPOCH_KEY, candidate, "NX")) === "OK";
-    const epoch = created ? candidate : ((await this.redis.get(BROKER_EPOCH_KEY)) ?? candidate);
+    // One command, so a wipe between "create if absent" and "read" cannot leave this process
+    // believing in an epoch that is stored nowhere (SET … NX GET: the previous value, or nil
+    // when this call created the key).
+    const previous = (await this.redis.call("SET", BROKER_EPOCH_KEY, candidate, "NX", "GET")) as string | null;
+    const created = previous === null;
+    const epoch = previous ?? candidate;
     const changed = epoch !== this.lastEpoch;
     this.lastEpoch = epoch;
     if (created) {
       this.log.warn({ epoch }, "fresh broker: running broker-startup hooks");
+      await this.dropLegacyKeys();
       await this.runHooks(epoch);
       await this.reportDeadLetters();
     } else if (changed) {
       this.log.info({ epoch }, "broker epoch seen");
     }
     return { epoch, changed, fresh: created };
+  }
+
+  /**
+   * A broker last used with the layout before the `{diracx}` hash tag is a fresh broker to this
+   * version: its queues, schedules and locks are under names nothing reads any more. They are
+   * removed, so job schedulers of that layout cannot keep firing next to the re-created ones.
+   */
+  private async dropLegacyKeys(): Promise<void> {
+    let cursor = "0";
+    let dropped = 0;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", LEGACY_KEY_PATTERN, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) dropped += await this.redis.unlink(...keys);
+    } while (cursor !== "0");
+    if (dropped > 0) this.log.warn({ keys: dropped }, `removed ${dropped} keys of the old layout (${LEGACY_KEY_PATTERN}, before the {diracx} hash tag); treating the broker as wiped`);
   }
 
   private async runHooks(epoch: string): Promise<void> {

@@ -4,7 +4,7 @@ import { isPeriodicTaskClass, isVoAwareTaskClass, type TaskClass } from "../engi
 import type { TaskRegistry } from "../engine/task-registry.ts";
 import { DiracxError } from "../errors.ts";
 import { queueNameFor, scheduledJobTemplate, type JobTemplate, type Priority, type Size } from "./engine-bridge.ts";
-import { specOfSchedule, type ScheduleSpec } from "./spec.ts";
+import { specOfSchedule, type ScheduleSpec } from "../schedule/index.ts";
 
 /** What the scheduler needs to know about one periodic task class. */
 export interface PeriodicTaskInfo {

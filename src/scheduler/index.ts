@@ -1,5 +1,4 @@
-export { formatSchedule, fromRepeatOptions, specOfSchedule, toRepeatOptions, ScheduleError, type ScheduleSpec } from "./spec.ts";
-export { anchorRRule, nextOccurrence, validateSchedule } from "./next-occurrence.ts";
+export { fromRepeatOptions, toRepeatOptions } from "./repeat-options.ts";
 export { diracxRepeatStrategy, schedulerQueueSettings } from "./repeat-strategy.ts";
 export {
   computeDesiredSchedules,

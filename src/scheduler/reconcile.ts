@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../logging.ts";
-import { anchorRRule, validateSchedule } from "./next-occurrence.ts";
-import { toRepeatOptions, type ScheduleSpec } from "./spec.ts";
+import { anchorRRule, validateSchedule, type ScheduleSpec } from "../schedule/index.ts";
+import { toRepeatOptions } from "./repeat-options.ts";
 import { fingerprintOf, type ScheduleStore } from "./state.ts";
 import type { DesiredSchedule, ScheduleProblem } from "./desired.ts";
 
@@ -62,9 +62,9 @@ export async function reconcileSchedules(
     try {
       const record = records.get(d.id);
       try {
-        validateSchedule(d.spec, now, `schedule ${d.id}`);
+        validateSchedule(d.spec, now);
       } catch (err) {
-        const message = (err as Error).message;
+        const message = `schedule ${d.id}: ${(err as Error).message}`;
         report.problems.push({ id: d.id, message });
         await removeFrom(d.id);
         await store.describe(d, message);

@@ -1,7 +1,7 @@
 import type { RepeatOptions, RepeatStrategy } from "bullmq";
 import { logger } from "../logging.ts";
-import { fromRepeatOptions } from "./spec.ts";
-import { nextOccurrence } from "./next-occurrence.ts";
+import { nextOccurrence } from "../schedule/index.ts";
+import { fromRepeatOptions } from "./repeat-options.ts";
 
 const log = logger.child({ component: "repeat-strategy" });
 
@@ -22,7 +22,7 @@ export const diracxRepeatStrategy: RepeatStrategy = (millis: number, opts: Repea
     return undefined;
   }
   try {
-    const next = nextOccurrence(spec, new Date(millis), `job scheduler for ${name ?? "?"}`);
+    const next = nextOccurrence(spec, new Date(millis));
     if (!next) log.warn({ task: name, pattern: opts.pattern }, "schedule has no future occurrence; it stops here");
     return next?.getTime();
   } catch (err) {

@@ -1,6 +1,9 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { LockManager, MutexLock, type HeldLocks } from "../locks/index.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-lifecycle.ts";
 import { BULL_PREFIX, SIZES, queueNameFor } from "./engine-bridge.ts";
@@ -30,6 +33,11 @@ export interface SchedulerOptions {
 
 export type ReconcileReason = "start" | "config" | "broker" | "manual";
 
+// A reconcile takes well under a second; the TTL only matters when its process dies holding it.
+const RECONCILE_LOCK = new MutexLock("task", "diracx-scheduler:reconcile");
+const RECONCILE_LOCK_TTL_MS = 30_000;
+const RECONCILE_LOCK_POLL_MS = 25;
+
 /**
  * The `diracx-tasks scheduler` process: keeps BullMQ job schedulers equal to the desired
  * schedules, at start, on every configuration change and after a broker wipe. BullMQ itself
@@ -48,6 +56,8 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
   private running: Promise<ReconcileReport> | undefined;
   private queued: { promise: Promise<ReconcileReport>; reason: ReconcileReason } | undefined;
   private stopped = false;
+  private readonly locks: LockManager;
+  private readonly owner = `scheduler:${randomUUID()}`;
 
   constructor(private readonly opts: SchedulerOptions) {
     super();
@@ -60,6 +70,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     );
     for (const q of this.queues.values()) q.on("error", (err) => this.log.warn({ queue: q.name, err: err.message }, "queue error"));
     this.store = new ScheduleStore(opts.redis);
+    this.locks = new LockManager(opts.redis);
     this.lifecycle = new BrokerLifecycle(opts.redis, {
       hooks: opts.hooks ?? [],
       ...(opts.countDeadLetters ? { countDeadLetters: opts.countDeadLetters } : {}),
@@ -104,9 +115,30 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
 
   private async runOnce(reason: ReconcileReason): Promise<ReconcileReport> {
     const { schedules, problems } = await this.opts.desired();
-    const report = await reconcileSchedules(schedules, problems, { queues: this.queues, store: this.store, logger: this.log });
+    const held = await this.takeReconcileLock();
+    let report: ReconcileReport;
+    try {
+      report = await reconcileSchedules(schedules, problems, { queues: this.queues, store: this.store, logger: this.log });
+    } finally {
+      await this.locks.releaseAll(held).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "cannot release the reconcile lock; it expires"));
+    }
     this.emit("reconciled", report, reason);
     return report;
+  }
+
+  /**
+   * Reconciles of all scheduler processes take turns. Two at once (typically both reacting to
+   * the same broker wipe) would each read "missing" and both upsert with override; the second
+   * upsert can then land on the run the first one already started and place that same run again
+   * or drop the series' pending run. One at a time, the second finds everything in place.
+   */
+  private async takeReconcileLock(): Promise<HeldLocks> {
+    for (;;) {
+      const r = await this.locks.acquireAll([RECONCILE_LOCK], this.owner, RECONCILE_LOCK_TTL_MS);
+      if (r.acquired) return r.held;
+      if (this.stopped) throw new Error("scheduler stopped");
+      await sleep(RECONCILE_LOCK_POLL_MS);
+    }
   }
 
   /** Stops following changes, lets a running reconcile finish, closes the queues. */

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Job } from "bullmq";
-import { SCHEDULE_INDEX_KEY, scheduleKey } from "./keys.ts";
-import { formatSchedule } from "./spec.ts";
+import { SCHEDULE_INDEX_KEY, scheduleKey } from "../redis-keys.ts";
+import { formatSchedule } from "../schedule/index.ts";
 import type { DesiredSchedule } from "./desired.ts";
 import type { OutcomeHook } from "../engine/outcome.ts";
 import type { TaskWorkerOptions } from "../engine/worker.ts";

@@ -196,13 +196,13 @@ describe("tasks configuration errors", () => {
   });
 
   it("refuses bad schedules with the reason", () => {
-    assert.match(configError(`common:\n  a:B: { schedule: "61 * * * *" }`), /Tasks\.common\.a:B\.schedule\.cron: invalid cron '61 \* \* \* \*': .*minute/);
+    assert.match(configError(`common:\n  a:B: { schedule: "61 * * * *" }`), /Tasks\.common\.a:B\.schedule\.cron: invalid cron expression '61 \* \* \* \*': .*minute/);
     assert.match(configError(`common:\n  a:B: { schedule: { interval: 5, cron: "* * * * *" } }`), /Tasks\.common\.a:B\.schedule: give only one of cron, interval$/);
     assert.match(configError(`common:\n  a:B: { schedule: {} }`), /Tasks\.common\.a:B\.schedule: expected one of cron, interval, rrule$/);
     assert.match(configError(`common:\n  a:B: { schedule: { cron: "0 6 * * *", timezone: Mars/Olympus } }`), /schedule\.timezone: unknown time zone 'Mars\/Olympus'/);
-    assert.match(configError(`common:\n  a:B: { schedule: { interval: 60, timezone: UTC } }`), /schedule\.timezone: only allowed with cron/);
-    assert.match(configError(`common:\n  a:B: { schedule: { rrule: "FREQ=SOMETIMES" } }`), /schedule\.rrule: invalid rrule 'FREQ=SOMETIMES'/);
-    assert.match(configError(`common:\n  a:B: { schedule: { interval: -1 } }`), /schedule\.interval: Too small/);
+    assert.match(configError(`common:\n  a:B: { schedule: { interval: 60, timezone: UTC } }`), /schedule\.timezone: a time zone is only allowed with cron/);
+    assert.match(configError(`common:\n  a:B: { schedule: { rrule: "FREQ=SOMETIMES" } }`), /schedule\.rrule: invalid RRULE 'FREQ=SOMETIMES'/);
+    assert.match(configError(`common:\n  a:B: { schedule: { interval: -1 } }`), /schedule\.interval: invalid interval -1: expected a positive number of seconds/);
   });
 
   it("accepts cron with seconds and time zone", () => {

@@ -79,7 +79,7 @@ describe("engine: locks and transactions (in-process worker, real registry)", ()
     const key = new MutexLock("task", "HoldsMutex", "lost").redisKey;
     assert.equal(await new LockManager(redis).forceRelease(key), true);
     const job = await waitForJob(engine.producer.queue("small"), id, ["failed"]);
-    assert.match(job.failedReason, /lost lock diracx:lock:mutex:task:HoldsMutex:lost/);
+    assert.match(job.failedReason, /lost lock \{diracx\}:lock:mutex:task:HoldsMutex:lost/);
     assert.equal(job.data.meta.history.at(-1)?.error?.type, "LockLostError");
     await waitFor("the task to see the abort", async () => (await runs(redis, "lost")).length === 2);
     const aborted = (await runs(redis, "lost"))[1];

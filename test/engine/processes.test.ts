@@ -6,6 +6,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { BULL_PREFIX } from "../../src/redis-keys.ts";
 import { RedisServer } from "../support/redis.ts";
 import { runs, waitFor, waitForJob, type RunRecord } from "./support.ts";
 
@@ -70,7 +71,7 @@ function overlaps(recs: RunRecord[]): boolean {
 describe("engine: real worker processes", () => {
   const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
-  const queue = new Queue("tasks-small", { connection: queueConnection, prefix: "diracx" });
+  const queue = new Queue("tasks-small", { connection: queueConnection, prefix: BULL_PREFIX });
   // The Redis restart test drops these connections on purpose; they reconnect.
   for (const emitter of [queue, redis, queueConnection]) emitter.on("error", () => {});
   const submit = async (task: string, kwargs: object): Promise<string> => {

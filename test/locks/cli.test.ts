@@ -31,19 +31,19 @@ test("locks list shows what holds which lock, as JSON or a table", async () => {
   assert.equal(json.code, 0, json.stderr);
   const infos = JSON.parse(json.stdout) as LockInfo[];
   assert.deepEqual(infos.map((i) => [i.redisKey, i.type, i.holders[0]?.ownerId, i.holders[0]?.taskId]), [
-    ["diracx:lock:mutex:task:jobs:CleanSandboxes", "mutex", "owner-1", "42"],
-    ["diracx:lock:rw:job:7", "rw", "owner-2", undefined],
+    ["{diracx}:lock:mutex:task:jobs:CleanSandboxes", "mutex", "owner-1", "42"],
+    ["{diracx}:lock:rw:job:7", "rw", "owner-2", undefined],
   ]);
 
   const filtered = await cli(["locks", "list", "job:7", "--json"]);
-  assert.deepEqual((JSON.parse(filtered.stdout) as LockInfo[]).map((i) => i.redisKey), ["diracx:lock:rw:job:7"]);
+  assert.deepEqual((JSON.parse(filtered.stdout) as LockInfo[]).map((i) => i.redisKey), ["{diracx}:lock:rw:job:7"]);
 
   const tableOut = await cli(["locks", "list", "--redis-url", server.url], { DIRACX_TASKS_REDIS_URL: "redis://127.0.0.1:1" });
   assert.equal(tableOut.code, 0, tableOut.stderr);
   const lines = tableOut.stdout.trim().split("\n");
   assert.match(lines[0]!, /^KEY\s+TYPE\s+HOLDER TASK\s+OWNER\s+AGE\s+TTL$/);
-  assert.match(lines[1]!, /^diracx:lock:mutex:task:jobs:CleanSandboxes\s+mutex\s+jobs:CleanSandboxes \(42\)\s+owner-1\s+\S+\s+\S+$/);
-  assert.match(lines[2]!, /^diracx:lock:rw:job:7\s+rw:read\s+-\s+owner-2/);
+  assert.match(lines[1]!, /^\{diracx\}:lock:mutex:task:jobs:CleanSandboxes\s+mutex\s+jobs:CleanSandboxes \(42\)\s+owner-1\s+\S+\s+\S+$/);
+  assert.match(lines[2]!, /^\{diracx\}:lock:rw:job:7\s+rw:read\s+-\s+owner-2/);
 });
 
 test("locks release drops a held lock and fails on one nobody holds", async () => {

@@ -9,12 +9,12 @@ const { server, redis, manager } = await lockRedis({ flushBeforeEach: true });
 
 describe("lock definitions", () => {
   test("keys are scoped by object type and key parts", () => {
-    assert.equal(new MutexLock("task", "MyTask").redisKey, "diracx:lock:mutex:task:MyTask");
-    assert.equal(new MutexLock("transformation", 123, "extra").redisKey, "diracx:lock:mutex:transformation:123:extra");
-    assert.equal(new SharedRWLock("transformation", 42).redisKey, "diracx:lock:rw:transformation:42");
-    assert.equal(new ExclusiveRWLock("transformation", 42).redisKey, "diracx:lock:rw:transformation:42");
-    assert.equal(new RateLimiter("task", "T", { limit: 1, windowSeconds: 1 }).redisKey, "diracx:limiter:rate:task:T");
-    assert.equal(new ConcurrencyLimiter("job", 7).redisKey, "diracx:limiter:conc:job:7");
+    assert.equal(new MutexLock("task", "MyTask").redisKey, "{diracx}:lock:mutex:task:MyTask");
+    assert.equal(new MutexLock("transformation", 123, "extra").redisKey, "{diracx}:lock:mutex:transformation:123:extra");
+    assert.equal(new SharedRWLock("transformation", 42).redisKey, "{diracx}:lock:rw:transformation:42");
+    assert.equal(new ExclusiveRWLock("transformation", 42).redisKey, "{diracx}:lock:rw:transformation:42");
+    assert.equal(new RateLimiter("task", "T", { limit: 1, windowSeconds: 1 }).redisKey, "{diracx}:limiter:rate:task:T");
+    assert.equal(new ConcurrencyLimiter("job", 7).redisKey, "{diracx}:limiter:conc:job:7");
     assert.equal(new MutexLock("job", 7).isLimiter, false);
     assert.equal(new ConcurrencyLimiter("job", 7).isLimiter, true);
   });
@@ -22,7 +22,7 @@ describe("lock definitions", () => {
   test("unknown object types are refused, registered ones accepted", () => {
     assert.throws(() => new MutexLock("lollygag", "alice"), (err: unknown) => err instanceof LockObjectTypeError && /^unknown lock object type 'lollygag' \(known: task, job, transformation\)$/.test(err.message));
     registerLockObjectType("lollygag");
-    assert.equal(new MutexLock("lollygag", "alice").redisKey, "diracx:lock:mutex:lollygag:alice");
+    assert.equal(new MutexLock("lollygag", "alice").redisKey, "{diracx}:lock:mutex:lollygag:alice");
     assert.throws(() => registerLockObjectType("lollygag"), /registered twice/);
   });
 
@@ -65,7 +65,7 @@ describe("mutex", () => {
     const blocked = await manager.acquireAll([new MutexLock("task", "M")], "o2", 60_000);
     assert.equal(blocked.acquired, false);
     assert.ok(!blocked.acquired);
-    assert.equal(blocked.blockedBy, "diracx:lock:mutex:task:M");
+    assert.equal(blocked.blockedBy, "{diracx}:lock:mutex:task:M");
     assert.ok(blocked.retryAfterMs > 0 && blocked.retryAfterMs <= 60_000);
     assert.equal(await manager.releaseAll(h), 1);
     assert.equal(await tryAcquire(manager, [lock], "o2"), true);
@@ -102,8 +102,8 @@ describe("mutex", () => {
     assert.deepEqual(await manager.extendAll(h, 60_000), { lost: [other.redisKey] }, "o2's hold is not extended for o1");
 
     const short = held(await manager.acquireAll([new MutexLock("task", "S")], "o3", 100));
-    await waitForKeyGone(redis, "diracx:lock:mutex:task:S");
-    assert.deepEqual(await manager.extendAll(short, 60_000), { lost: ["diracx:lock:mutex:task:S"] });
+    await waitForKeyGone(redis, "{diracx}:lock:mutex:task:S");
+    assert.deepEqual(await manager.extendAll(short, 60_000), { lost: ["{diracx}:lock:mutex:task:S"] });
     assert.equal(await tryAcquire(manager, [new MutexLock("task", "S")], "o4"), true, "extending a lost lock does not take it back");
   });
 });
@@ -267,9 +267,9 @@ describe("scripts and listing", () => {
     held(await manager.acquireAll([new RateLimiter("task", "L", { limit: 3, windowSeconds: 30 })], "o1", 60_000, { holder: { taskId: "t-1" } }));
     const all = await manager.list();
     assert.deepEqual(all.map((i) => [i.redisKey, i.type, i.objectType, i.key]), [
-      ["diracx:limiter:rate:task:L", "rate", "task", "L"],
-      ["diracx:lock:mutex:task:L", "mutex", "task", "L"],
-      ["diracx:lock:rw:job:9", "rw", "job", "9"],
+      ["{diracx}:limiter:rate:task:L", "rate", "task", "L"],
+      ["{diracx}:lock:mutex:task:L", "mutex", "task", "L"],
+      ["{diracx}:lock:rw:job:9", "rw", "job", "9"],
     ]);
     const mutexHolder = all[1]!.holders[0]!;
     assert.equal(mutexHolder.ownerId, "o1");
@@ -280,11 +280,11 @@ describe("scripts and listing", () => {
     assert.equal(all[0]!.holders[0]!.ownerId, "o1");
     assert.ok(all[0]!.holders[0]!.ttlMs <= 30_000, "a permit's TTL is its time left in the window");
 
-    assert.deepEqual((await manager.list("task:L")).map((i) => i.redisKey), ["diracx:limiter:rate:task:L", "diracx:lock:mutex:task:L"]);
-    assert.deepEqual((await manager.list("diracx:lock:*")).map((i) => i.type), ["mutex", "rw"]);
+    assert.deepEqual((await manager.list("task:L")).map((i) => i.redisKey), ["{diracx}:limiter:rate:task:L", "{diracx}:lock:mutex:task:L"]);
+    assert.deepEqual((await manager.list("{diracx}:lock:*")).map((i) => i.type), ["mutex", "rw"]);
 
-    assert.equal(await manager.forceRelease("diracx:lock:mutex:task:L"), true);
-    assert.equal(await manager.forceRelease("diracx:lock:mutex:task:L"), false);
+    assert.equal(await manager.forceRelease("{diracx}:lock:mutex:task:L"), true);
+    assert.equal(await manager.forceRelease("{diracx}:lock:mutex:task:L"), false);
     await assert.rejects(manager.forceRelease("foo"), /'foo' is not a lock key/);
     assert.equal(await tryAcquire(manager, [new MutexLock("task", "L")], "o2"), true);
   });

@@ -66,7 +66,7 @@ describe("reconcile", () => {
       const report = await scheduler.start();
       assert.deepEqual(report.upserted, ["demo:Good"]);
       assert.deepEqual(report.problems.map((p) => p.id).sort(), ["demo:BadCron", "demo:BadZone", "demo:Exhausted"]);
-      assert.match(report.problems.find((p) => p.id === "demo:BadCron")!.message, /invalid cron expression 'not a cron' at schedule demo:BadCron/);
+      assert.match(report.problems.find((p) => p.id === "demo:BadCron")!.message, /^schedule demo:BadCron: invalid cron expression 'not a cron': expected 5 fields/);
       assert.match(report.problems.find((p) => p.id === "demo:Exhausted")!.message, /no future occurrence/);
       const admin = new ScheduleAdmin(redis);
       const list = await admin.list();

@@ -3,7 +3,7 @@ import { Worker, type Job } from "bullmq";
 import { BULL_PREFIX } from "../../src/scheduler/engine-bridge.ts";
 import { diracxRepeatStrategy } from "../../src/scheduler/repeat-strategy.ts";
 import type { PeriodicTaskInfo } from "../../src/scheduler/desired.ts";
-import type { ScheduleSpec } from "../../src/scheduler/spec.ts";
+import type { ScheduleSpec } from "../../src/schedule/index.ts";
 
 /** Polls `cond` every 20 ms until it holds; fails after `timeoutMs` naming `what`. */
 export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
