@@ -16,8 +16,8 @@ export {
   type TaskDefinition,
   type PeriodicTaskDefinition,
 } from "./engine/task.ts";
-export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
-export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
+export { type TaskContext, type TaskSubmitter, type AnyTask, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/task.ts";
+export { type SubmitOptions } from "./engine/producer-types.ts";
 export {
   NoRetry,
   ExponentialBackoff,

@@ -3,7 +3,6 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
-import { bindDefaultProducer } from "./context.ts";
 import { connectBroker } from "./connection.ts";
 import { DLQ_ID_LABEL, deadLetterStalledFailures, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
@@ -14,13 +13,12 @@ import { metrics } from "./metrics.ts";
 import type { LockManager } from "../locks/index.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
-import type { TaskSubmitter } from "./producer-types.ts";
 import { makeBackoffStrategy, type RetryOverrideResolver } from "./retry-strategy.ts";
 import { diracxRepeatStrategy } from "../scheduler/repeat-strategy.ts";
 import { attachScheduleOutcomeRecorder } from "../scheduler/state.ts";
 import { retryDelayFor } from "./retry.ts";
 import type { TaskRegistry } from "./task-registry.ts";
-import type { TaskClass } from "./task.ts";
+import { bindDefaultProducer, type TaskClass, type TaskSubmitter } from "./task.ts";
 
 interface TaskLabels {
   base: { task: string; size: Size; priority: string };
