@@ -1,13 +1,18 @@
 // Task-queue housekeeping: queue entries of jobs that are no longer Waiting, empty queues,
 // and the priority shares of every owner and group.
-import { Config } from "../../src/config/token.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { TaskQueueDB } from "../../src/db/sql/task-queue-db.ts";
-import { IntervalSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import { JobStatus } from "../../src/logic/jobs/status.ts";
-import { recalculateTqSharesForEntity, removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
-import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
+import {
+  Config,
+  type ContextOf,
+  definePeriodicTask,
+  depsOf,
+  IntervalSchedule,
+  JobDB,
+  JobStatus,
+  recalculateTqSharesForEntity,
+  removeJobsFromTaskQueue,
+  type TaskDeps,
+  TaskQueueDB,
+} from "diracx-tasks";
 
 const SCAN_CHUNK = 1000;
 

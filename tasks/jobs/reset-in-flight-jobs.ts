@@ -1,14 +1,9 @@
 // Core's `diracx.broker_startup` hook. Redis holds nothing durable: after a wipe, the tasks that
 // would have moved some jobs on are gone, and those jobs would wait forever. They are found by
 // their state in JobDB and their tasks submitted again (both tasks are idempotent).
-import { Producer } from "../../src/engine/producer.ts";
-import { withProducer } from "../../src/engine/context.ts";
-import { TaskRegistry } from "../../src/engine/task-registry.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { missingDependencies, withUnitOfWork, type DbRegistry } from "../../src/db/unit-of-work.ts";
-import { getRegistry, type Registry } from "../../src/registry/index.ts";
-import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
-import type { BrokerStartupContext } from "../../src/scheduler/broker-lifecycle.ts";
+import { type BrokerStartupContext, JobDB, JobMinorStatus, JobStatus, withProducer } from "diracx-tasks";
+import { type DbRegistry, missingDependencies, withUnitOfWork } from "diracx-tasks/db";
+import { getRegistry, Producer, type Registry, TaskRegistry } from "diracx-tasks/ops";
 import { DummyJobExecutorSettings, DummyJobExecutorTask } from "./dummy-executor.ts";
 import { optimizeJobs } from "./optimize-jobs.ts";
 

@@ -2,13 +2,18 @@
 // Stalled job back to Running); this is DIRAC's StalledJobAgent rule set, on the job logic layer.
 import { sql } from "kysely";
 import { z } from "zod";
-import { IntervalSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import type { JobDB } from "../../src/db/sql/job-db.ts";
-import { setJobStatuses, type JobStatusDeps } from "../../src/logic/jobs/set-job-statuses.ts";
-import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
-import { defineSettings } from "../../src/settings.ts";
-import { depsOf } from "../../src/db/task-deps.ts";
+import {
+  type ContextOf,
+  definePeriodicTask,
+  defineSettings,
+  depsOf,
+  IntervalSchedule,
+  type JobDB,
+  JobMinorStatus,
+  JobStatus,
+  type JobStatusDeps,
+  setJobStatuses,
+} from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 export class StalledJobsSettings extends defineSettings(
