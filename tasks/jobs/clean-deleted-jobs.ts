@@ -62,14 +62,7 @@ export class CleanDeletedJobsTask extends definePeriodicTask({
 /** One batch: returns the ids removed. */
 export async function removeOldDeletedJobs(deps: TaskDeps<typeof CleanDeletedJobsTask>, now: Date = new Date()): Promise<number[]> {
   const cutoff = new Date(now.getTime() - deps.settings.deletedRetentionDays * 86_400_000);
-  const rows = await deps.jobDB.db
-    .selectFrom("Jobs")
-    .select(["JobID", "VO"])
-    .where("Status", "=", JobStatus.Deleted)
-    .where("LastUpdateTime", "<", cutoff)
-    .orderBy("JobID")
-    .limit(deps.settings.batchSize)
-    .execute();
+  const rows = await deps.jobDB.jobsInStatusSince(JobStatus.Deleted, "lastUpdate", cutoff, deps.settings.batchSize);
   const ids = rows.map((r) => r.JobID);
   if (ids.length === 0) return [];
   await deps.sandboxMetadataDB.unassignSandboxesToJobs(ids);

@@ -49,8 +49,7 @@ export async function cleanTaskQueues(deps: TaskDeps<typeof CleanTaskQueuesTask>
     if (queued.length === 0) break;
     const ids = queued.map((r) => r.JobId);
     cursor = ids.at(-1)!;
-    const waiting = await deps.jobDB.db.selectFrom("Jobs").select("JobID").where("JobID", "in", ids).where("Status", "=", JobStatus.Waiting).execute();
-    const keep = new Set(waiting.map((r) => r.JobID));
+    const keep = new Set(await deps.jobDB.filterByStatus(ids, JobStatus.Waiting));
     const stale = ids.filter((id) => !keep.has(id));
     if (stale.length) {
       const r = await removeJobsFromTaskQueue(stale, deps.config, deps.taskQueueDB);

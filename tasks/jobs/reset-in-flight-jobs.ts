@@ -21,14 +21,12 @@ export async function findInFlightJobs(registry: DbRegistry, env: NodeJS.Process
   const dummyEnabled = DummyJobExecutorSettings.fromEnv(env).enabled;
   return withUnitOfWork({ jobDB: JobDB }, { registry, env }, async ({ jobDB }) => {
     const select = async (statuses: string[], minorStatus?: string): Promise<number[]> => {
-      let q = jobDB.db.selectFrom("Jobs").select("JobID").where("Status", "in", statuses);
-      if (minorStatus) q = q.where("MinorStatus", "=", minorStatus);
       const out: number[] = [];
-      for (let cursor = 0; ; ) {
-        const rows = await q.where("JobID", ">", cursor).orderBy("JobID").limit(PAGE).execute();
-        out.push(...rows.map((r) => r.JobID));
-        if (rows.length < PAGE) return out;
-        cursor = rows.at(-1)!.JobID;
+      for (let after = 0; ; ) {
+        const page = await jobDB.jobIdsInStatus(statuses, { ...(minorStatus ? { minorStatus } : {}), after, limit: PAGE });
+        out.push(...page);
+        if (page.length < PAGE) return out;
+        after = page.at(-1)!;
       }
     };
     return {

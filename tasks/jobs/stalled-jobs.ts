@@ -1,6 +1,5 @@
 // Stalled-job detection from heartbeats. DiracX itself has none (only a heartbeat bringing a
 // Stalled job back to Running); this is DIRAC's StalledJobAgent rule set, on the job logic layer.
-import { sql } from "kysely";
 import { z } from "zod";
 import {
   type ContextOf,
@@ -32,10 +31,7 @@ export const STALLED_TOO_LONG = "Stalled for too long";
 
 /** Jobs in `status` whose reference time is before `cutoff`, oldest first. */
 async function jobsOlderThan(jobDB: JobDB, status: JobStatus, reference: "heartbeat" | "lastUpdate", cutoff: Date, limit: number): Promise<number[]> {
-  // A job that never sent a heartbeat is judged from when it started (or last changed).
-  const at = reference === "heartbeat" ? sql<Date>`coalesce("HeartBeatTime", "StartExecTime", "LastUpdateTime")` : sql<Date>`coalesce("LastUpdateTime", "HeartBeatTime")`;
-  const rows = await jobDB.db.selectFrom("Jobs").select("JobID").where("Status", "=", status).where(at, "<", cutoff).orderBy(at).orderBy("JobID").limit(limit).execute();
-  return rows.map((r) => r.JobID);
+  return (await jobDB.jobsInStatusSince(status, reference, cutoff, limit)).map((r) => r.JobID);
 }
 
 export interface StalledJobsResult {
