@@ -87,10 +87,13 @@ export class TaskRegistry {
     );
   }
 
-  /** Accepts an id or a class. */
+  /**
+   * Accepts an id or a class; either way the class is the one registered under the id, so a
+   * replaced class is validated, sized and prioritised as its replacement.
+   */
   resolve(task: string | TaskClass): { id: string; cls: TaskClass } {
-    if (typeof task === "string") return { id: task, cls: this.get(task) };
-    return { id: this.idOf(task), cls: task };
+    const id = typeof task === "string" ? task : this.idOf(task);
+    return { id, cls: this.get(id) };
   }
 
   entries(): [string, TaskClass][] {
