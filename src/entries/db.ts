@@ -4,6 +4,8 @@
 // settle it by the response status (`settleUnitOfWork`).
 export {
   openUnitOfWork,
+  settleUnitOfWork,
+  tokenFor,
   withUnitOfWork,
   missingDependencies,
   resolveSqlDbClass,
