@@ -13,7 +13,8 @@ import type { ContextOf } from "../src/index.ts";
 
 // Per-task info lines would dominate the measurement; set before the logger is created.
 process.env.DIRACX_LOG_LEVEL ??= "warn";
-const { Producer, TaskRegistry, TaskWorker, defineTask } = await import("../src/index.ts");
+const { defineTask } = await import("../src/index.ts");
+const { Producer, TaskRegistry, TaskWorker } = await import("../src/entries/ops.ts");
 const { openNoDependencies } = await import("../src/engine/execution.ts");
 
 const children = Number(process.env.DIRACX_BENCH_CHILDREN ?? 10_000);

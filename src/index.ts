@@ -1,4 +1,7 @@
-// Task engine: task model, schedules, retry policies, producer, worker.
+// `diracx-tasks`: what task and extension authors import — the task model, schedules, retry
+// policies, locks, dependency tokens (DB classes, settings, Config, resources), the job logic
+// tasks share, and the errors. Operators, embedders and tests use the subpath entries:
+// `diracx-tasks/db`, `/ops`, `/testing`, `/tasks` (src/entries/, tasks/index.ts).
 export {
   Task,
   PeriodicTask,
@@ -16,8 +19,8 @@ export {
   type TaskDefinition,
   type PeriodicTaskDefinition,
 } from "./engine/task.ts";
-export { type TaskContext, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/context.ts";
-export { type SubmitOptions, type TaskSubmitter } from "./engine/producer-types.ts";
+export { type TaskContext, type TaskSubmitter, type AnyTask, withProducer, setDefaultProducer, ProducerNotBoundError } from "./engine/task.ts";
+export { type SubmitOptions } from "./engine/producer-types.ts";
 export {
   NoRetry,
   ExponentialBackoff,
@@ -37,34 +40,7 @@ export {
   type ScheduleSpec,
 } from "./schedule/index.ts";
 export { PRIORITIES, SIZES, type Priority, type Size } from "./engine/priorities.ts";
-export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "./engine/task-registry.ts";
-export {
-  Producer,
-  InvalidTaskArgsError,
-  validateArgs,
-  type ProducerOptions,
-  type BulkItem,
-  type Retention,
-} from "./engine/producer.ts";
-export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "./engine/worker.ts";
-export { runAttempt, type AttemptOutcome } from "./engine/execution.ts";
-export { metricsRegistry } from "./engine/metrics.ts";
-export type { TaskJobData, TaskJobMeta, AttemptRecord } from "./engine/job-data.ts";
-export type { LimitsResolver, OpenUnitOfWork } from "./engine/ports.ts";
-export {
-  getRegistry,
-  loadRegistry,
-  loadTaskClass,
-  taskEntries,
-  Registry,
-  RegistryError,
-  EntryPointError,
-  classKind,
-  functionKind,
-  type EntryPoint,
-  type EntryKind,
-  type TaskEntry,
-} from "./registry/index.ts";
+
 export {
   registerLockObjectType,
   assertLockObjectType,
@@ -107,36 +83,8 @@ export {
   type OperationsConfig,
 } from "./config/schema.ts";
 export { ConfigError, formatKeyPath, formatZodIssues } from "./config/errors.ts";
-export {
-  ConfigSource,
-  TasksConfigSource,
-  parseConfig,
-  resolveConfigLocation,
-  CONFIG_FILE_NAMES,
-  type ConfigRegistry,
-  type ConfigSourceOptions,
-  type ConfigChangeListener,
-  type ConfigErrorListener,
-} from "./config/source.ts";
+
 export { Config, configToken, isConfigToken, type ConfigToken, type ResolvedConfig } from "./config/token.ts";
-export {
-  TasksConfigSchema,
-  TaskOverrideSchema,
-  ScheduleSchema,
-  DEFAULT_RATE_WINDOW_SECONDS,
-  resolveTaskSettings,
-  resolveObjectLimit,
-  checkTasksConfig,
-  type TasksConfig,
-  type TaskOverride,
-  type TaskDefaults,
-  type ResolvedTaskSettings,
-  type ResolvedSchedule,
-  type Limits,
-  type RateLimit,
-  type ConcurrencyLimit,
-  type RetryOverride,
-} from "./config/tasks-config.ts";
 
 // Overridable resources — config stream.
 export {
@@ -172,6 +120,7 @@ export {
   type FailedKey,
   type DeleteWithRetriesOptions,
   type SandboxPfn,
+  type SandboxStoreSettingsValues,
 } from "./sandbox/index.ts";
 
 // Databases (db-sql stream)
@@ -183,18 +132,9 @@ export {
   NotFoundError,
   AlreadyExistsError,
 } from "./db/errors.ts";
-export { getEngine, closeAllEngines, closeEngine, type EngineKind } from "./db/sql/engine.ts";
+
 export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
-export { applyMigrations, runScript, type Migration, type MigrationResult } from "./db/sql/migrations.ts";
-export type {
-  SearchSpec,
-  SortSpec,
-  SearchOptions,
-  SearchResult,
-  ScalarOperator,
-  VectorOperator,
-  SearchValue,
-} from "./db/sql/search.ts";
+
 export {
   JobDB,
   compressJdl,
@@ -249,46 +189,9 @@ export {
   type AttemptError,
   type JsonValue,
 } from "./db/sql/task-db.ts";
-export {
-  openUnitOfWork,
-  withUnitOfWork,
-  missingDependencies,
-  resolveSqlDbClass,
-  MissingDependencyError,
-  SQL_DB_GROUP,
-  type UnitOfWork,
-  type UnitOfWorkOptions,
-  type DependencySpec,
-  type DependencyToken,
-  type DependencyContext,
-  type CustomToken,
-  type SettingsToken,
-  type ResolvedDeps,
-  type DbRegistry,
-  type ConfigProvider,
-} from "./db/unit-of-work.ts";
 
 // Job parameters (OpenSearch + SQL-backed embedded default) and job logic (db-logic stream)
-export {
-  BaseOSDB,
-  OSDBConfigError,
-  OSDBUnavailableError,
-  osEnvVar,
-  osClientOptionsFromEnv,
-  type OSDBClass,
-  type OSDocument,
-  type OSClientOptions,
-} from "./db/os/base.ts";
-export {
-  planQuery,
-  type FieldType,
-  type FieldMapping,
-  type SearchSpec as DocumentSearchSpec,
-  type SortSpec as DocumentSortSpec,
-  type Paging,
-  type DocumentValue,
-  type SearchResult as DocumentSearchResult,
-} from "./db/os/query.ts";
+
 export {
   JOB_PARAMETERS_FIELDS,
   JOB_PARAMETERS_INDEX_PREFIX,
@@ -334,21 +237,7 @@ export {
   recalculateTqSharesForEntity,
   type SharesConfig,
 } from "./logic/task-queues/shares.ts";
-export { initDatabases, type DbInitResult } from "./db/init.ts";
-// Dead-letter queue and fan-out/fan-in — dlq stream.
-export {
-  DeadLetterDrainer,
-  deadLetterDrainerFromEnv,
-  deadLetterFor,
-  pushDeadLetter,
-  outboxSize,
-  resubmitDeadLetter,
-  parseAge,
-  DeadLetterError,
-  DLQ_ID_LABEL,
-  type DrainerOptions,
-  type ResubmitResult,
-} from "./engine/dead-letter.ts";
+
 export {
   spawnWithCallback,
   spawnWithCallbackHere,
@@ -359,53 +248,6 @@ export {
   type FanoutHandle,
   type SpawnOptions,
 } from "./engine/fanout.ts";
-
-
-
-
-
-
-// Periodic tasks, schedules and the broker lifecycle — scheduler stream.
-export {
-  diracxRepeatStrategy,
-  schedulerQueueSettings,
-  computeDesiredSchedules,
-  desiredFromConfig,
-  periodicTasks,
-  scheduleId,
-  reconcileSchedules,
-  Scheduler,
-  ScheduleAdmin,
-  UnknownScheduleError,
-  recordScheduleOutcome,
-  attachScheduleOutcomeRecorder,
-  BROKER_STARTUP_GROUP,
-  BrokerLifecycle,
-  loadBrokerStartupHooks,
-  type DesiredSchedule,
-  type PeriodicTaskInfo,
-  type ScheduleProblem,
-  type ReconcileReport,
-  type SchedulerOptions,
-  type ScheduleStatus,
-  type ScheduleOutcome,
-  type BrokerStartupContext,
-  type BrokerStartupHook,
-  type NamedHook,
-} from "./scheduler/index.ts";
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 // Core domain tasks' building blocks that extensions use (tasks stream).
 export { depsOf, type TaskDeps } from "./db/task-deps.ts";
@@ -418,10 +260,20 @@ export {
 } from "./db/outside-attempt.ts";
 export { resource, ResourceUnavailableError, type ResourceToken } from "./resources/token.ts";
 export { parseJdl, Jdl, JdlSyntaxError, type JdlValue } from "./logic/jobs/jdl.ts";
-export {
-  optimizeJobs,
-  OptimizeJobsTask,
-  MAX_JOBS_PER_OPTIMIZER_TASK,
-  type OptimizationResult,
-} from "../tasks/jobs/optimize-jobs.ts";
+
 export { DiracxError } from "./errors.ts";
+export { UnknownTaskError } from "./engine/task-registry.ts";
+export { InvalidTaskArgsError } from "./engine/producer.ts";
+export { logger, type Logger } from "./logging.ts";
+export { chunked, mapConcurrent } from "./sandbox/batching.ts";
+export { runScript, type Migration } from "./db/sql/migrations.ts";
+export type { BrokerStartupContext, BrokerStartupHook } from "./scheduler/broker-lifecycle.ts";
+export {
+  MissingDependencyError,
+  type DependencySpec,
+  type DependencyToken,
+  type DependencyContext,
+  type CustomToken,
+  type SettingsToken,
+  type ResolvedDeps,
+} from "./db/unit-of-work.ts";

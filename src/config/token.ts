@@ -1,25 +1,31 @@
+import { MissingDependencyError, type CustomToken, type DependencyContext } from "../db/unit-of-work.ts";
 import type { DiracxConfig } from "./schema.ts";
 
 /**
  * The dependency token for "the current DiracX configuration". A task lists it among its
- * dependencies (`static dependencies = { config: Config, jobDB: JobDB }`) and
- * `openUnitOfWork` resolves it to `configSource.current()` — a frozen snapshot taken when the
- * attempt starts, so one attempt never sees two configurations.
+ * dependencies (`dependencies: { config: Config, jobDB: JobDB }`) and the unit of work
+ * resolves it, like every other token, through `resolveDependency`: to `configSource.current()`
+ * — a frozen snapshot taken when the unit opens, so one attempt (or request) never sees two
+ * configurations.
  *
- * It is a plain frozen object, compared by identity; `C` only carries the type an extension's
+ * It is one frozen object, compared by identity; `C` only carries the type an extension's
  * tasks expect (`configToken<GubbinsConfig>()` returns the same object, typed).
  */
-export interface ConfigToken<C extends DiracxConfig = DiracxConfig> {
+export interface ConfigToken<C extends DiracxConfig = DiracxConfig> extends CustomToken<C> {
   readonly kind: "diracx.config";
-  /** Type-level only: the configuration type this token resolves to. Never set. */
-  readonly __config?: C;
 }
 
-export const Config: ConfigToken = Object.freeze({ kind: "diracx.config" as const });
+export const Config: ConfigToken = Object.freeze({
+  kind: "diracx.config" as const,
+  resolveDependency(ctx: DependencyContext): DiracxConfig {
+    if (!ctx.config) throw new MissingDependencyError("a dependency needs the DiracX configuration but no configuration source was given (DIRACX_CONFIG_BACKEND_URL)");
+    return ctx.config.current() as DiracxConfig;
+  },
+});
 
 /** The `Config` token typed as an extension's configuration. */
 export function configToken<C extends DiracxConfig>(): ConfigToken<C> {
-  return Config as ConfigToken<C>;
+  return Config as unknown as ConfigToken<C>;
 }
 
 export function isConfigToken(value: unknown): value is ConfigToken {

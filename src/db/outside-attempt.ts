@@ -1,7 +1,7 @@
 // Dependencies for tasks that must NOT do all their database work in the attempt's single
 // transaction: long batch jobs (sandbox cleaning) and tasks whose writes must be committed
 // before they spawn children that read them (the dummy job executor monitor).
-import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
+import { dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
 import { getEngine } from "./sql/engine.ts";
 import {
   missingDependencies,
@@ -33,8 +33,7 @@ export function noTransaction<T>(dbClass: SQLDBClass<T>): NoTransactionToken<T> 
       return new cls(getEngine(dbUrlFromEnv(cls.dbName, ctx.env)));
     },
     missingDependencies(env: Env): string[] {
-      const name = dbUrlEnvVar(dbClass.dbName);
-      return env[name] ? [] : [`${name} (for ${dbClass.dbName})`];
+      return missingDependencies({ db: dbClass as SQLDBClass<unknown> }, undefined as never, env);
     },
   });
 }

@@ -1,5 +1,4 @@
 import type { ControlledTransaction } from "kysely";
-import { isConfigToken, type ConfigToken } from "../config/token.ts";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
 import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
@@ -31,9 +30,12 @@ export interface DependencyContext {
 }
 
 /**
- * Extension point for any other kind of dependency (OpenSearch DBs, the `Config`
- * token, spawners…): a token with a static `resolveDependency(ctx)`, and optionally
- * `missingDependencies(env)` listing what it lacks before a task runs.
+ * The one dependency-injection protocol: a token resolves itself with `resolveDependency(ctx)`
+ * (through `ctx.registry` where an extension may replace it) and may list what it lacks with
+ * `missingDependencies(env)`, checked before anything opens. `Config`, `resource(name)`,
+ * `noTransaction(DB)`, `unitsOfWork(spec)` and the OpenSearch DB classes are such tokens; SQL DB
+ * classes and settings classes are accepted as they are and adapted by `tokenFor` below. The
+ * same tokens serve task attempts, short units of work and HTTP requests.
  */
 export interface CustomToken<T = unknown> {
   resolveDependency(ctx: DependencyContext): T | Promise<T>;
@@ -45,14 +47,12 @@ export interface SettingsToken<T = unknown> {
   fromEnv(env?: Env): T;
 }
 
-export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken | ConfigToken;
+export type DependencyToken = SQLDBClass<unknown> | CustomToken | SettingsToken;
 export type DependencySpec = Record<string, DependencyToken>;
 
 /** The instance type each token resolves to. */
 export type ResolvedDeps<S extends DependencySpec> = {
-  [K in keyof S]: S[K] extends ConfigToken<infer C>
-    ? C
-    : S[K] extends SQLDBClass<infer T>
+  [K in keyof S]: S[K] extends SQLDBClass<infer T>
     ? T
     : S[K] extends CustomToken<infer T>
       ? T
@@ -81,12 +81,32 @@ function isSqlDbToken(t: DependencyToken): t is SQLDBClass<unknown> {
   return typeof t === "function" && typeof (t as SQLDBClass).dbName === "string" && Array.isArray((t as SQLDBClass).migrations) && (t as SQLDBClass).dbName !== "";
 }
 function isCustomToken(t: DependencyToken): t is CustomToken {
-  if (isConfigToken(t)) return false;
   return typeof (t as CustomToken).resolveDependency === "function";
 }
 function isSettingsToken(t: DependencyToken): t is SettingsToken {
-  if (isConfigToken(t)) return false;
   return typeof (t as SettingsToken).fromEnv === "function";
+}
+
+/** A SQL DB as a token: the registry's implementation, in the unit's transaction on its URL. */
+function sqlDbToken(token: SQLDBClass<unknown>): CustomToken {
+  return {
+    async resolveDependency(ctx) {
+      const cls = await resolveSqlDbClass(token, ctx.registry);
+      return new cls(await ctx.sqlTransaction(dbUrlFromEnv(cls.dbName, ctx.env)));
+    },
+    missingDependencies(env) {
+      const name = dbUrlEnvVar(token.dbName);
+      return env[name] ? [] : [`${name} (for ${token.dbName})`];
+    },
+  };
+}
+
+/** Every kind of dependency as the one protocol (the only place that tells the kinds apart). */
+export function tokenFor(key: string, token: DependencyToken): CustomToken {
+  if (isCustomToken(token)) return token;
+  if (isSqlDbToken(token)) return sqlDbToken(token);
+  if (isSettingsToken(token)) return { resolveDependency: (ctx) => token.fromEnv(ctx.env) };
+  throw new MissingDependencyError(`dependency '${key}' is neither a SQL DB class, a settings class nor a token with resolveDependency()`);
 }
 
 /**
@@ -107,14 +127,7 @@ export async function resolveSqlDbClass(token: SQLDBClass<unknown>, registry: Db
 /** What is missing to build these dependencies, e.g. `["DIRACX_DB_URL_JOBDB (for JobDB)"]`. */
 export function missingDependencies(spec: DependencySpec, _registry: DbRegistry, env: Env = process.env): string[] {
   const missing: string[] = [];
-  for (const token of Object.values(spec)) {
-    if (isCustomToken(token)) {
-      missing.push(...(token.missingDependencies?.(env) ?? []));
-    } else if (isSqlDbToken(token)) {
-      const name = dbUrlEnvVar(token.dbName);
-      if (!env[name]) missing.push(`${name} (for ${token.dbName})`);
-    }
-  }
+  for (const [key, token] of Object.entries(spec)) missing.push(...(tokenFor(key, token).missingDependencies?.(env) ?? []));
   return [...new Set(missing)];
 }
 
@@ -165,22 +178,7 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
   const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb), sqlTransaction };
   const deps: Record<string, unknown> = {};
   try {
-    for (const [key, token] of Object.entries(spec)) {
-      if (isConfigToken(token)) {
-        // One snapshot per unit of work: an attempt never sees two configurations.
-        if (!opts.config) throw new MissingDependencyError(`dependency '${key}' needs the DiracX configuration but no configuration source was given (DIRACX_CONFIG_BACKEND_URL)`);
-        deps[key] = opts.config.current();
-      } else if (isCustomToken(token)) {
-        deps[key] = await token.resolveDependency(ctx);
-      } else if (isSqlDbToken(token)) {
-        const cls = await resolveSqlDbClass(token, opts.registry);
-        deps[key] = new cls(await sqlTransaction(dbUrlFromEnv(cls.dbName, env)));
-      } else if (isSettingsToken(token)) {
-        deps[key] = token.fromEnv(env);
-      } else {
-        throw new MissingDependencyError(`dependency '${key}' is neither a SQL DB class, a settings class nor a token with resolveDependency()`);
-      }
-    }
+    for (const [key, token] of Object.entries(spec)) deps[key] = await tokenFor(key, token).resolveDependency(ctx);
   } catch (err) {
     await rollbackAll();
     await finish("rollback");
@@ -225,4 +223,18 @@ export async function withUnitOfWork<S extends DependencySpec, R>(spec: S, opts:
   }
   await uow.commit();
   return result;
+}
+
+/**
+ * Ends a request's unit of work by the response status: committed below 400, rolled back
+ * otherwise (a refused or failed request leaves nothing behind). For HTTP handlers that open
+ * one unit of work per request with `openUnitOfWork` and resolve the same tokens tasks declare.
+ */
+export async function settleUnitOfWork(uow: UnitOfWork<DependencySpec>, statusCode: number): Promise<"committed" | "rolledBack"> {
+  if (statusCode < 400) {
+    await uow.commit();
+    return "committed";
+  }
+  await uow.rollback();
+  return "rolledBack";
 }

@@ -1,14 +1,13 @@
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
-import type { TaskContext } from "./context.ts";
-import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout.ts";
+import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout-types.ts";
 import { LockLostError, type HeldLocks, type Lock, type LockManager } from "../locks/index.ts";
 import type { DependencySpec, UnitOfWork } from "../db/unit-of-work.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
-import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
+import type { SubmitOptions } from "./producer-types.ts";
 import { TaskTimeoutError } from "./retry.ts";
-import type { Task, TaskClass } from "./task.ts";
+import type { AnyTask, Task, TaskClass, TaskContext, TaskSubmitter } from "./task.ts";
 
 /** The worker is shutting down; the attempt is put back, not counted. */
 export class ShutdownAbort extends DiracxError {}
@@ -148,10 +147,10 @@ class AttemptContext implements TaskContext {
   get attempt(): number {
     return this.input.attempt;
   }
-  schedule(child: { schedule(opts?: SubmitOptions): Promise<string> }, opts?: SubmitOptions): Promise<string> {
+  schedule(child: AnyTask, opts?: SubmitOptions): Promise<string> {
     return this.input.submitter.submitInstance(child, { parentTaskId: this.input.taskId, ...opts });
   }
-  spawnWithCallback(children: readonly object[], callback: object, opts?: SpawnOptions): Promise<FanoutHandle> {
+  spawnWithCallback(children: readonly AnyTask[], callback: AnyTask, opts?: SpawnOptions): Promise<FanoutHandle> {
     const { submitter } = this.input;
     if (!submitter.spawnWithCallback) return Promise.reject(new DiracxError("ctx.spawnWithCallback: this run's producer cannot submit fan-out groups (use a Producer)"));
     return submitter.spawnWithCallback(children, callback, { parentTaskId: this.input.taskId, ...opts });

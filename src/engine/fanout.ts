@@ -18,38 +18,20 @@ import { randomUUID } from "node:crypto";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { DiracxError } from "../errors.ts";
-import { currentBinding } from "./context.ts";
+import { currentBinding, classOf, type AnyTask } from "./task.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { queueNameFor } from "./priorities.ts";
-import type { BulkItem, PreparedJob } from "./producer.ts";
+import type { BulkItem, PreparedJob } from "./job-data.ts";
 import type { SubmitOptions } from "./producer-types.ts";
+import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout-types.ts";
 import { StopRetrying } from "./retry.ts";
-import { classOf } from "./task.ts";
 import type { FlowProducer, Queue } from "bullmq";
 import type { Size } from "./priorities.ts";
 
 /** Label every member of a group carries (callback and children). */
 export const FANOUT_GROUP_LABEL = "fanoutGroup";
 
-export interface SpawnOptions extends SubmitOptions {
-  /** Fail the callback (and dead-letter it if eligible) when any child failed for good. */
-  requireAllSuccess?: boolean;
-}
-
-export interface FanoutHandle {
-  groupId: string;
-  callbackTaskId: string;
-  childTaskIds: string[];
-}
-
-/** One child's final outcome, as the callback sees it (in spawn order). */
-export interface ChildOutcome {
-  taskId: string;
-  task: string;
-  status: "completed" | "failed";
-  result?: unknown;
-  error?: { type: string; message: string };
-}
+export type { ChildOutcome, FanoutHandle, SpawnOptions };
 
 /** Kept in the callback job's data: which children it waits for. */
 export interface FanoutSpec {
@@ -71,15 +53,15 @@ export interface FlowSubmitter {
   queue(size: Size): Queue;
 }
 
-function taskItem(task: object, opts: SubmitOptions): BulkItem {
-  return { task: classOf(task), args: (task as { args: unknown }).args, opts };
+function taskItem(task: AnyTask, opts: SubmitOptions): BulkItem {
+  return { task: classOf(task), args: task.args, opts };
 }
 
 /**
  * Submits `children` and `callback` as one group: nothing is enqueued unless
  * every argument validates, and the whole flow is one Redis transaction.
  */
-export async function spawnWithCallback(producer: FlowSubmitter, children: readonly object[], callback: object, opts: SpawnOptions = {}): Promise<FanoutHandle> {
+export async function spawnWithCallback(producer: FlowSubmitter, children: readonly AnyTask[], callback: AnyTask, opts: SpawnOptions = {}): Promise<FanoutHandle> {
   const { requireAllSuccess = false, ...submit } = opts;
   const groupId = randomUUID();
   const labels = { ...(submit.labels ?? {}), [FANOUT_GROUP_LABEL]: groupId };
@@ -106,7 +88,7 @@ export async function spawnWithCallback(producer: FlowSubmitter, children: reado
  * `spawnWithCallback` through the producer bound here (inside a task, the
  * worker's; elsewhere the one given to setDefaultProducer), like task.schedule().
  */
-export async function spawnWithCallbackHere(children: readonly object[], callback: object, opts: SpawnOptions = {}): Promise<FanoutHandle> {
+export async function spawnWithCallbackHere(children: readonly AnyTask[], callback: AnyTask, opts: SpawnOptions = {}): Promise<FanoutHandle> {
   const { submitter, parentTaskId } = currentBinding();
   if (!submitter.spawnWithCallback) throw new DiracxError("spawnWithCallback: the bound producer cannot submit fan-out groups (use a Producer)");
   return submitter.spawnWithCallback(children, callback, { ...(parentTaskId ? { parentTaskId } : {}), ...opts });

@@ -36,6 +36,26 @@ export interface TaskJobMeta {
   history: AttemptRecord[];
 }
 
+import type { JobsOptions } from "bullmq";
+import type { Size } from "./priorities.ts";
+import type { SubmitOptions } from "./producer-types.ts";
+import type { TaskClass } from "./task.ts";
+
+/** One submission before validation: a task id (or a registered class), its args and options. */
+export interface BulkItem {
+  task: string | TaskClass;
+  args: unknown;
+  opts?: SubmitOptions;
+}
+
+/** A validated submission, ready for BullMQ: queue size, job name (the task id), data, options. */
+export interface PreparedJob {
+  size: Size;
+  name: string;
+  data: TaskJobData;
+  opts: JobsOptions;
+}
+
 export interface TaskJobData {
   args: Record<string, unknown>;
   meta: TaskJobMeta;

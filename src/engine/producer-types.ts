@@ -11,10 +11,3 @@ export interface SubmitOptions {
   /** Use this task id instead of a fresh one (dead-letter resubmission claims the id before enqueueing). */
   taskId?: string;
 }
-
-/** The part of the producer that `task.schedule()` needs (kept apart to avoid an import cycle). */
-export interface TaskSubmitter {
-  submitInstance(task: object, opts?: SubmitOptions): Promise<string>;
-  /** Fan-out/fan-in (src/engine/fanout.ts); the Producer implements it. */
-  spawnWithCallback?(children: readonly object[], callback: object, opts?: SubmitOptions & { requireAllSuccess?: boolean }): Promise<{ groupId: string; callbackTaskId: string; childTaskIds: string[] }>;
-}

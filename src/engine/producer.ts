@@ -6,12 +6,12 @@ import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
-import type { TaskJobData } from "./job-data.ts";
+import type { BulkItem, PreparedJob, TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX } from "./keys.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "./priorities.ts";
-import type { SubmitOptions, TaskSubmitter } from "./producer-types.ts";
+import type { SubmitOptions } from "./producer-types.ts";
 import { BACKOFF_TYPE, MAX_ATTEMPTS } from "./retry-strategy.ts";
-import { classOf, type TaskClass } from "./task.ts";
+import { classOf, type AnyTask, type TaskClass, type TaskSubmitter } from "./task.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 
 export class InvalidTaskArgsError extends DiracxError {}
@@ -56,18 +56,7 @@ export interface ProducerOptions {
   retention?: Retention;
 }
 
-export interface PreparedJob {
-  size: Size;
-  name: string;
-  data: TaskJobData;
-  opts: JobsOptions;
-}
-
-export interface BulkItem {
-  task: string | TaskClass;
-  args: unknown;
-  opts?: SubmitOptions;
-}
+export type { BulkItem, PreparedJob };
 
 /** Validates args against the task's schema; the error lists every bad path. */
 export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<string, unknown> {
@@ -118,9 +107,12 @@ export class Producer implements TaskSubmitter {
     return job.opts.jobId as string;
   }
 
-  /** `task.schedule()` lands here. */
-  async submitInstance(task: object, opts: SubmitOptions = {}): Promise<string> {
-    return this.submit(classOf(task), (task as { args: unknown }).args, opts);
+  /**
+   * `task.schedule()` lands here. The task goes out under the id its class is known by, so
+   * the worker runs whatever is registered under that id (an extension's replacement too).
+   */
+  async submitInstance(task: AnyTask, opts: SubmitOptions = {}): Promise<string> {
+    return this.submit(classOf(task), task.args, opts);
   }
 
   /** Validates every item first (nothing is enqueued if one is bad), then one addBulk per size. */
@@ -140,7 +132,7 @@ export class Producer implements TaskSubmitter {
   }
 
   /** Fan-out/fan-in: children in their own queues, `callback` once all have finished (see fanout.ts). */
-  async spawnWithCallback(children: readonly object[], callback: object, opts: SpawnOptions = {}): Promise<FanoutHandle> {
+  async spawnWithCallback(children: readonly AnyTask[], callback: AnyTask, opts: SpawnOptions = {}): Promise<FanoutHandle> {
     return spawnWithCallback(this, children, callback, opts);
   }
 

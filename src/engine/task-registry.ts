@@ -1,17 +1,25 @@
 import { DiracxError } from "../errors.ts";
+import { logger } from "../logging.ts";
 import { loadTaskClass, type Registry, taskEntries } from "../registry/index.ts";
 import { isTaskClass, type TaskClass } from "./task.ts";
 
 export class UnknownTaskError extends DiracxError {}
 export class TaskRegistrationError extends DiracxError {}
 
-/** Task classes by id `<category>:<ClassName>`; resolves names for the producer, worker and CLI. */
+/**
+ * Task classes by id `<category>:<ClassName>`: the one lookup the producer, worker, scheduler
+ * and CLI resolve tasks through. A task is always resolved by its id: a class that an extension
+ * replaced (core's `OptimizeJobsTask` under `jobs:OptimizeJobsTask`) still knows its id, and
+ * whatever is submitted under that id runs as the registered class.
+ */
 export class TaskRegistry {
   private readonly byId: Map<string, TaskClass>;
   private readonly idByClass = new Map<TaskClass, string>();
 
-  constructor(entries: Iterable<[string, TaskClass]>) {
+  /** `replaced`: classes shadowed by a higher-priority entry under the same id. */
+  constructor(entries: Iterable<[string, TaskClass]>, replaced: Iterable<[string, TaskClass]> = []) {
     this.byId = new Map(entries);
+    for (const [id, cls] of replaced) this.idByClass.set(cls, id);
     for (const [id, cls] of this.byId) this.idByClass.set(cls, id);
   }
 
@@ -27,14 +35,26 @@ export class TaskRegistry {
    */
   static async load(registry: Registry): Promise<TaskRegistry> {
     const entries: [string, TaskClass][] = [];
+    const replaced: [string, TaskClass][] = [];
     for (const { id, entry } of taskEntries(registry)) {
       const cls = await loadTaskClass(registry, entry);
       if (!isTaskClass(cls)) {
         throw new TaskRegistrationError(`entry '${entry.name}' of group '${entry.group}' in package '${entry.package}' (${entry.value}) is not a Task subclass`);
       }
       entries.push([id, cls]);
+      // The classes it replaces still submit under this id (core code calling
+      // `new OptimizeJobsTask(…).schedule()` must reach the extension's task).
+      for (const shadowed of registry.candidates(entry.group, entry.name).slice(1)) {
+        try {
+          const old = await loadTaskClass(registry, shadowed);
+          if (isTaskClass(old) && old !== cls) replaced.push([id, old]);
+        } catch (err) {
+          // Never run, so not fatal; but code submitting through that class would fail, so say it.
+          logger.warn({ package: shadowed.package, group: shadowed.group, entry: shadowed.name, err: (err as Error).message }, "replaced task entry cannot be loaded; its class cannot submit");
+        }
+      }
     }
-    return new TaskRegistry(entries);
+    return new TaskRegistry(entries, replaced);
   }
 
   ids(): string[] {
@@ -54,7 +74,10 @@ export class TaskRegistry {
     throw new UnknownTaskError(`unknown task '${id}'; ${hint}`);
   }
 
-  /** The id a class is registered under (a subclass of a registered class is not registered). */
+  /**
+   * The id a class is registered under, or was before an extension replaced it (a subclass of a
+   * registered class is not registered by being one).
+   */
   idOf(cls: TaskClass): string {
     const id = this.idByClass.get(cls);
     if (id) return id;
@@ -64,10 +87,13 @@ export class TaskRegistry {
     );
   }
 
-  /** Accepts an id or a class. */
+  /**
+   * Accepts an id or a class; either way the class is the one registered under the id, so a
+   * replaced class is validated, sized and prioritised as its replacement.
+   */
   resolve(task: string | TaskClass): { id: string; cls: TaskClass } {
-    if (typeof task === "string") return { id: task, cls: this.get(task) };
-    return { id: this.idOf(task), cls: task };
+    const id = typeof task === "string" ? task : this.idOf(task);
+    return { id, cls: this.get(id) };
   }
 
   entries(): [string, TaskClass][] {

@@ -1,13 +1,19 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Logger } from "pino";
 import { z } from "zod";
 import { DiracxError } from "../errors.ts";
-import { currentBinding, type TaskContext } from "./context.ts";
 import type { Lock } from "../locks/index.ts";
-import type { DependencySpec } from "./ports.ts";
+import type { ChildOutcome, FanoutHandle, SpawnOptions } from "./fanout-types.ts";
+import type { DependencySpec, ResolvedDeps } from "./ports.ts";
 import { type Priority, type Size } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { NoRetry, type RetryPolicy } from "./retry.ts";
 import type { Schedule } from "./schedules.ts";
 import { defaultTaskLocks, periodicTaskLocks, periodicVoTaskLocks } from "./default-locks.ts";
+
+// The task model, what `execute(ctx)` receives and the producer `task.schedule()` submits
+// through live together: each names the others, and this module imports none of the modules
+// that implement them (producer, worker, fan-out), so the engine has no import cycle.
 
 /** Any zod object schema describing a task's JSON payload. */
 export type ArgsSchema = z.ZodObject;
@@ -43,7 +49,11 @@ export abstract class Task<A extends object = Record<string, unknown>, D extends
 
   abstract execute(ctx: TaskContext<D>): Promise<unknown>;
 
-  /** Submits this task through the producer bound here (worker, CLI, or setDefaultProducer). */
+  /**
+   * Submits this task through the producer bound here (worker, CLI, or setDefaultProducer),
+   * under the id its class is registered with: if an extension replaced that task, the
+   * replacement is what runs.
+   */
   async schedule(opts: SubmitOptions = {}): Promise<string> {
     const { submitter, parentTaskId } = currentBinding();
     return submitter.submitInstance(this, { ...(parentTaskId ? { parentTaskId } : {}), ...opts });
@@ -171,6 +181,84 @@ export function isVoAwareTaskClass(value: unknown): value is PeriodicTaskClass {
 }
 
 /** The class of a task instance, typed by its statics. */
-export function classOf(task: object): TaskClass {
+export function classOf(task: Task<object, DependencySpec>): TaskClass {
   return task.constructor as TaskClass;
+}
+
+/** What `execute(ctx)` receives. */
+export interface TaskContext<D extends DependencySpec = DependencySpec> {
+  /** The resolved dependencies, one transaction per DB, committed only if execute succeeds. */
+  readonly deps: ResolvedDeps<D>;
+  /** Aborted on timeout, lost lock or worker shutdown; pass it to I/O that accepts one. */
+  readonly signal: AbortSignal;
+  /** Carries task id, name, attempt, size, priority and VO on every line. */
+  readonly logger: Logger;
+  readonly taskId: string;
+  /** 1 for the first execution, 2 for the first retry… (lock deferrals do not count). */
+  readonly attempt: number;
+  /** Set when a lock was lost while running (the signal is aborted too). */
+  readonly lockLost: { readonly lost: boolean; readonly keys: readonly string[] };
+  /** Submits another task as a child of this one (its own priority and size). */
+  schedule(task: AnyTask, opts?: SubmitOptions): Promise<string>;
+  /** Fan-out/fan-in: children in their own queues, `callback` once after every child finished (fanout.ts). */
+  spawnWithCallback(children: readonly AnyTask[], callback: AnyTask, opts?: SpawnOptions): Promise<FanoutHandle>;
+  /** In a fan-out callback: every child's outcome (result or error), in spawn order; [] elsewhere. */
+  childOutcomes(): Promise<ChildOutcome[]>;
+}
+
+/** Any task instance, whatever its args and dependencies. */
+export type AnyTask = Task<object, DependencySpec>;
+
+/** The part of the producer that `task.schedule()` needs; the Producer implements it. */
+export interface TaskSubmitter {
+  submitInstance(task: AnyTask, opts?: SubmitOptions): Promise<string>;
+  /** Fan-out/fan-in (src/engine/fanout.ts). */
+  spawnWithCallback?(children: readonly AnyTask[], callback: AnyTask, opts?: SpawnOptions): Promise<FanoutHandle>;
+}
+
+interface Binding {
+  submitter: TaskSubmitter;
+  parentTaskId?: string;
+}
+
+const storage = new AsyncLocalStorage<Binding>();
+let defaultSubmitter: TaskSubmitter | undefined;
+
+export class ProducerNotBoundError extends DiracxError {}
+
+/**
+ * Runs `fn` with `submitter` bound, so `task.schedule()` inside it uses it (and records
+ * `parentTaskId` if given). It rides on AsyncLocalStorage, whose async hooks tax every
+ * promise of the process on Node < 24, so the worker does not wrap tasks in it: inside a
+ * task, `ctx.schedule()` is the way that records the parent.
+ */
+export function withProducer<T>(submitter: TaskSubmitter, fn: () => T, parentTaskId?: string): T {
+  return storage.run({ submitter, ...(parentTaskId ? { parentTaskId } : {}) }, fn);
+}
+
+/** Binds a producer for code with no surrounding binding (routers, scripts, tasks); pass undefined to unbind. */
+export function setDefaultProducer(submitter: TaskSubmitter | undefined): void {
+  defaultSubmitter = submitter;
+}
+
+/**
+ * Makes `submitter` the default producer unless one is bound already (a worker does this, so
+ * `task.schedule()` in its tasks needs no setup); the returned function undoes it if still ours.
+ */
+export function bindDefaultProducer(submitter: TaskSubmitter): () => void {
+  if (defaultSubmitter) return () => {};
+  defaultSubmitter = submitter;
+  return () => {
+    if (defaultSubmitter === submitter) defaultSubmitter = undefined;
+  };
+}
+
+/** The producer bound here, and the parent task if we are inside one. */
+export function currentBinding(): Binding {
+  const bound = storage.getStore();
+  if (bound) return bound;
+  if (defaultSubmitter) return { submitter: defaultSubmitter };
+  throw new ProducerNotBoundError(
+    "task.schedule(): no producer is bound here (inside workers and `diracx-tasks call` one is; elsewhere call setDefaultProducer(new Producer(...)))",
+  );
 }

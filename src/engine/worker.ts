@@ -3,7 +3,6 @@ import { Worker, type Job, type RepeatStrategy } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
-import { bindDefaultProducer } from "./context.ts";
 import { connectBroker } from "./connection.ts";
 import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
@@ -14,11 +13,10 @@ import type { LockManager } from "../locks/index.ts";
 import { decide, OutcomeStep, type OutcomeHook } from "./outcome.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
-import type { TaskSubmitter } from "./producer-types.ts";
 import { DecidedRetries, type RetryOverrideResolver } from "./retry-strategy.ts";
 import { TasksSettings } from "../settings.ts";
 import type { TaskRegistry } from "./task-registry.ts";
-import type { TaskClass } from "./task.ts";
+import { bindDefaultProducer, type TaskClass, type TaskSubmitter } from "./task.ts";
 
 export interface WorkerTimings {
   /** TTL of task locks; extended every third of it while the task runs. */

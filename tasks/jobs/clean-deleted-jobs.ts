@@ -1,18 +1,22 @@
 // Removing jobs deleted long enough ago from every database that knows them. Upstream has the
 // logic (`remove_jobs`) but nothing calls it; deleted jobs' rows stayed forever.
 import { z } from "zod";
-import { Config } from "../../src/config/token.ts";
-import { JobParametersDB } from "../../src/db/os/job-parameters-db.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { JobLoggingDB } from "../../src/db/sql/job-logging-db.ts";
-import { SandboxMetadataDB } from "../../src/db/sql/sandbox-metadata-db.ts";
-import { TaskQueueDB } from "../../src/db/sql/task-queue-db.ts";
-import { IntervalSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import { JobStatus } from "../../src/logic/jobs/status.ts";
-import { removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
-import { defineSettings } from "../../src/settings.ts";
-import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
+import {
+  Config,
+  type ContextOf,
+  definePeriodicTask,
+  defineSettings,
+  depsOf,
+  IntervalSchedule,
+  JobDB,
+  JobLoggingDB,
+  JobParametersDB,
+  JobStatus,
+  removeJobsFromTaskQueue,
+  SandboxMetadataDB,
+  type TaskDeps,
+  TaskQueueDB,
+} from "diracx-tasks";
 
 export class JobCleaningSettings extends defineSettings(
   "DIRACX_TASKS_JOB_CLEANING_",
@@ -58,14 +62,7 @@ export class CleanDeletedJobsTask extends definePeriodicTask({
 /** One batch: returns the ids removed. */
 export async function removeOldDeletedJobs(deps: TaskDeps<typeof CleanDeletedJobsTask>, now: Date = new Date()): Promise<number[]> {
   const cutoff = new Date(now.getTime() - deps.settings.deletedRetentionDays * 86_400_000);
-  const rows = await deps.jobDB.db
-    .selectFrom("Jobs")
-    .select(["JobID", "VO"])
-    .where("Status", "=", JobStatus.Deleted)
-    .where("LastUpdateTime", "<", cutoff)
-    .orderBy("JobID")
-    .limit(deps.settings.batchSize)
-    .execute();
+  const rows = await deps.jobDB.jobsInStatusSince(JobStatus.Deleted, "lastUpdate", cutoff, deps.settings.batchSize);
   const ids = rows.map((r) => r.JobID);
   if (ids.length === 0) return [];
   await deps.sandboxMetadataDB.unassignSandboxesToJobs(ids);

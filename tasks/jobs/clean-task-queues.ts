@@ -1,13 +1,18 @@
 // Task-queue housekeeping: queue entries of jobs that are no longer Waiting, empty queues,
 // and the priority shares of every owner and group.
-import { Config } from "../../src/config/token.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { TaskQueueDB } from "../../src/db/sql/task-queue-db.ts";
-import { IntervalSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import { JobStatus } from "../../src/logic/jobs/status.ts";
-import { recalculateTqSharesForEntity, removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
-import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
+import {
+  Config,
+  type ContextOf,
+  definePeriodicTask,
+  depsOf,
+  IntervalSchedule,
+  JobDB,
+  JobStatus,
+  recalculateTqSharesForEntity,
+  removeJobsFromTaskQueue,
+  type TaskDeps,
+  TaskQueueDB,
+} from "diracx-tasks";
 
 const SCAN_CHUNK = 1000;
 
@@ -44,8 +49,7 @@ export async function cleanTaskQueues(deps: TaskDeps<typeof CleanTaskQueuesTask>
     if (queued.length === 0) break;
     const ids = queued.map((r) => r.JobId);
     cursor = ids.at(-1)!;
-    const waiting = await deps.jobDB.db.selectFrom("Jobs").select("JobID").where("JobID", "in", ids).where("Status", "=", JobStatus.Waiting).execute();
-    const keep = new Set(waiting.map((r) => r.JobID));
+    const keep = new Set(await deps.jobDB.filterByStatus(ids, JobStatus.Waiting));
     const stale = ids.filter((id) => !keep.has(id));
     if (stale.length) {
       const r = await removeJobsFromTaskQueue(stale, deps.config, deps.taskQueueDB);

@@ -1,8 +1,4 @@
-import { Config } from "../../src/config/token.ts";
-import { JobParametersDB } from "../../src/db/os/job-parameters-db.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { JobLoggingDB } from "../../src/db/sql/job-logging-db.ts";
-import { TaskQueueDB } from "../../src/db/sql/task-queue-db.ts";
+import { Config, JobDB, JobLoggingDB, JobParametersDB, TaskQueueDB } from "diracx-tasks";
 
 /** What `setJobStatuses` needs: the job tasks all declare at least these. */
 export const JOB_STATUS_DEPS = {

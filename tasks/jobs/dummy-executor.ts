@@ -1,16 +1,23 @@
 // A stand-in for pilots and the matcher, so a development installation sees jobs finish:
 // the monitor picks up Received jobs and one executor per job walks it to Done.
 import { z } from "zod";
-import { unitsOfWork } from "../../src/db/outside-attempt.ts";
-import { ExponentialBackoff } from "../../src/engine/retry.ts";
-import { IntervalSchedule, type Schedule } from "../../src/engine/schedules.ts";
-import { defineTask, definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import { MutexLock, type Lock } from "../../src/locks/index.ts";
-import { setJobStatuses } from "../../src/logic/jobs/set-job-statuses.ts";
-import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
-import { removeJobsFromTaskQueue } from "../../src/logic/task-queues/shares.ts";
-import { defineSettings } from "../../src/settings.ts";
-import { depsOf } from "../../src/db/task-deps.ts";
+import {
+  type ContextOf,
+  definePeriodicTask,
+  defineSettings,
+  defineTask,
+  depsOf,
+  ExponentialBackoff,
+  IntervalSchedule,
+  JobMinorStatus,
+  JobStatus,
+  type Lock,
+  MutexLock,
+  removeJobsFromTaskQueue,
+  type Schedule,
+  setJobStatuses,
+  unitsOfWork,
+} from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 export class DummyJobExecutorSettings extends defineSettings(

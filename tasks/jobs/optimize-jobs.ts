@@ -3,20 +3,29 @@
 // `optimizeJobs(ids)` after committing the jobs they inserted.
 import type { Logger } from "pino";
 import { z } from "zod";
-import { operationsFor, type DiracxConfig } from "../../src/config/schema.ts";
-import type { TaskQueueDefinition, TaskQueueJob } from "../../src/db/sql/task-queue-db.ts";
-import type { SubmitOptions } from "../../src/engine/producer-types.ts";
-import { ExponentialBackoff } from "../../src/engine/retry.ts";
-import { defineTask, type ContextOf } from "../../src/engine/task.ts";
-import { logger as rootLogger } from "../../src/logging.ts";
-import { MutexLock, type Lock } from "../../src/locks/index.ts";
-import { parseJdl, type Jdl } from "../../src/logic/jobs/jdl.ts";
-import { setJobStatuses, type TimedJobStatusUpdate } from "../../src/logic/jobs/set-job-statuses.ts";
-import { JobStatus } from "../../src/logic/jobs/status.ts";
-import { recalculateTqSharesForEntity } from "../../src/logic/task-queues/shares.ts";
-import { resource } from "../../src/resources/token.ts";
-import type { FindCompatiblePlatforms } from "../../src/resources/platforms.ts";
-import { depsOf, type TaskDeps } from "../../src/db/task-deps.ts";
+import {
+  type ContextOf,
+  defineTask,
+  depsOf,
+  type DiracxConfig,
+  ExponentialBackoff,
+  type FindCompatiblePlatforms,
+  type Jdl,
+  JobStatus,
+  type Lock,
+  logger as rootLogger,
+  MutexLock,
+  operationsFor,
+  parseJdl,
+  recalculateTqSharesForEntity,
+  resource,
+  setJobStatuses,
+  type SubmitOptions,
+  type TaskDeps,
+  type TaskQueueDefinition,
+  type TaskQueueJob,
+  type TimedJobStatusUpdate,
+} from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 /** Jobs per optimiser task: a bulk submission becomes a few tasks, each one short transaction. */

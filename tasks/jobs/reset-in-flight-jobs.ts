@@ -1,14 +1,9 @@
 // Core's `diracx.broker_startup` hook. Redis holds nothing durable: after a wipe, the tasks that
 // would have moved some jobs on are gone, and those jobs would wait forever. They are found by
 // their state in JobDB and their tasks submitted again (both tasks are idempotent).
-import { Producer } from "../../src/engine/producer.ts";
-import { withProducer } from "../../src/engine/context.ts";
-import { TaskRegistry } from "../../src/engine/task-registry.ts";
-import { JobDB } from "../../src/db/sql/job-db.ts";
-import { missingDependencies, withUnitOfWork, type DbRegistry } from "../../src/db/unit-of-work.ts";
-import { getRegistry, type Registry } from "../../src/registry/index.ts";
-import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
-import type { BrokerStartupContext } from "../../src/scheduler/broker-lifecycle.ts";
+import { type BrokerStartupContext, JobDB, JobMinorStatus, JobStatus, withProducer } from "diracx-tasks";
+import { type DbRegistry, missingDependencies, withUnitOfWork } from "diracx-tasks/db";
+import { getRegistry, Producer, type Registry, TaskRegistry } from "diracx-tasks/ops";
 import { DummyJobExecutorSettings, DummyJobExecutorTask } from "./dummy-executor.ts";
 import { optimizeJobs } from "./optimize-jobs.ts";
 
@@ -26,14 +21,12 @@ export async function findInFlightJobs(registry: DbRegistry, env: NodeJS.Process
   const dummyEnabled = DummyJobExecutorSettings.fromEnv(env).enabled;
   return withUnitOfWork({ jobDB: JobDB }, { registry, env }, async ({ jobDB }) => {
     const select = async (statuses: string[], minorStatus?: string): Promise<number[]> => {
-      let q = jobDB.db.selectFrom("Jobs").select("JobID").where("Status", "in", statuses);
-      if (minorStatus) q = q.where("MinorStatus", "=", minorStatus);
       const out: number[] = [];
-      for (let cursor = 0; ; ) {
-        const rows = await q.where("JobID", ">", cursor).orderBy("JobID").limit(PAGE).execute();
-        out.push(...rows.map((r) => r.JobID));
-        if (rows.length < PAGE) return out;
-        cursor = rows.at(-1)!.JobID;
+      for (let after = 0; ; ) {
+        const page = await jobDB.jobIdsInStatus(statuses, { ...(minorStatus ? { minorStatus } : {}), after, limit: PAGE });
+        out.push(...page);
+        if (page.length < PAGE) return out;
+        after = page.at(-1)!;
       }
     };
     return {

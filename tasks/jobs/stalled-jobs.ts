@@ -1,14 +1,18 @@
 // Stalled-job detection from heartbeats. DiracX itself has none (only a heartbeat bringing a
 // Stalled job back to Running); this is DIRAC's StalledJobAgent rule set, on the job logic layer.
-import { sql } from "kysely";
 import { z } from "zod";
-import { IntervalSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import type { JobDB } from "../../src/db/sql/job-db.ts";
-import { setJobStatuses, type JobStatusDeps } from "../../src/logic/jobs/set-job-statuses.ts";
-import { JobMinorStatus, JobStatus } from "../../src/logic/jobs/status.ts";
-import { defineSettings } from "../../src/settings.ts";
-import { depsOf } from "../../src/db/task-deps.ts";
+import {
+  type ContextOf,
+  definePeriodicTask,
+  defineSettings,
+  depsOf,
+  IntervalSchedule,
+  type JobDB,
+  JobMinorStatus,
+  JobStatus,
+  type JobStatusDeps,
+  setJobStatuses,
+} from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 
 export class StalledJobsSettings extends defineSettings(
@@ -27,10 +31,7 @@ export const STALLED_TOO_LONG = "Stalled for too long";
 
 /** Jobs in `status` whose reference time is before `cutoff`, oldest first. */
 async function jobsOlderThan(jobDB: JobDB, status: JobStatus, reference: "heartbeat" | "lastUpdate", cutoff: Date, limit: number): Promise<number[]> {
-  // A job that never sent a heartbeat is judged from when it started (or last changed).
-  const at = reference === "heartbeat" ? sql<Date>`coalesce("HeartBeatTime", "StartExecTime", "LastUpdateTime")` : sql<Date>`coalesce("LastUpdateTime", "HeartBeatTime")`;
-  const rows = await jobDB.db.selectFrom("Jobs").select("JobID").where("Status", "=", status).where(at, "<", cutoff).orderBy(at).orderBy("JobID").limit(limit).execute();
-  return rows.map((r) => r.JobID);
+  return (await jobDB.jobsInStatusSince(status, reference, cutoff, limit)).map((r) => r.JobID);
 }
 
 export interface StalledJobsResult {

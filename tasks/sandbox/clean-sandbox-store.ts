@@ -1,17 +1,23 @@
 import type { Logger } from "pino";
-import { noTransaction } from "../../src/db/outside-attempt.ts";
-import { SandboxMetadataDB } from "../../src/db/sql/sandbox-metadata-db.ts";
-import { ExponentialBackoff } from "../../src/engine/retry.ts";
-import { CronSchedule } from "../../src/engine/schedules.ts";
-import { definePeriodicTask, type ContextOf } from "../../src/engine/task.ts";
-import { logger as rootLogger } from "../../src/logging.ts";
-import { chunked, mapConcurrent } from "../../src/sandbox/batching.ts";
-import { deleteWithRetries, type DeleteWithRetriesOptions } from "../../src/sandbox/delete-with-retries.ts";
-import { openSandboxStore } from "../../src/sandbox/open.ts";
-import { s3KeyFromPfn } from "../../src/sandbox/pfn.ts";
-import { SandboxStoreSettings, type SandboxStoreSettingsValues } from "../../src/sandbox/settings.ts";
-import type { SandboxStore } from "../../src/sandbox/store.ts";
-import { depsOf } from "../../src/db/task-deps.ts";
+import {
+  chunked,
+  type ContextOf,
+  CronSchedule,
+  definePeriodicTask,
+  deleteWithRetries,
+  type DeleteWithRetriesOptions,
+  depsOf,
+  ExponentialBackoff,
+  logger as rootLogger,
+  mapConcurrent,
+  noTransaction,
+  openSandboxStore,
+  s3KeyFromPfn,
+  SandboxMetadataDB,
+  type SandboxStore,
+  SandboxStoreSettings,
+  type SandboxStoreSettingsValues,
+} from "diracx-tasks";
 
 export interface CleanSandboxesOptions {
   settings: Pick<SandboxStoreSettingsValues, "seName" | "cleanBatchSize" | "cleanDeleteChunkSize" | "cleanMaxConcurrentDbDeletes">;

@@ -10,7 +10,9 @@ const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 process.env.DIRACX_APP_ROOT = fileURLToPath(new URL("../fixtures/dlq-app", import.meta.url));
 const { dlqCommand } = await import("../../src/cli/commands/dlq.ts");
-const { Producer, TaskRegistry, TaskDB, getEngine, closeAllEngines } = await import("../../src/index.ts");
+const { TaskDB } = await import("../../src/index.ts");
+const { Producer, TaskRegistry } = await import("../../src/entries/ops.ts");
+const { getEngine, closeAllEngines } = await import("../../src/entries/db.ts");
 const fixture = await import("../fixtures/dlq-app/tasks.ts");
 
 /** Runs `diracx-tasks dlq …` in-process with its own output streams, as main() would report it. */

@@ -6,6 +6,7 @@ import { closeAllEngines, closeEngine, getEngine } from "../../src/db/sql/engine
 import { JobDB, compressJdl } from "../../src/db/sql/job-db.ts";
 import { TaskDB } from "../../src/db/sql/task-db.ts";
 import { missingDependencies, openUnitOfWork, withUnitOfWork, type DependencyContext } from "../../src/db/unit-of-work.ts";
+import { settleUnitOfWork } from "../../src/entries/db.ts";
 import { loadRegistry, type Registry } from "../../src/registry/index.ts";
 import { Config } from "../../src/config/token.ts";
 import { GubbinsJobDB } from "../../extensions/gubbins/src/db/job-db.ts";
@@ -64,6 +65,18 @@ for (const backend of backends) {
       );
       assert.equal(await jobCount(env.DIRACX_DB_URL_JOBDB!), before);
       assert.equal(await new TaskDB(getEngine(env.DIRACX_DB_URL_TASKDB!)).count({ taskName: "x:Rollback" }), 0);
+    });
+
+    test("a request's unit of work is committed below status 400 and rolled back from 400 on", async () => {
+      const before = await jobCount(env.DIRACX_DB_URL_JOBDB!);
+      for (const status of [200, 201, 400, 500]) {
+        const uow = await openUnitOfWork({ jobs: JobDB, config: Config }, { registry: coreRegistry, env, config: { current: () => ({ request: status }) } });
+        assert.deepEqual(uow.deps.config, { request: status }, "the same tokens as a task, Config included");
+        const id = await uow.deps.jobs.createJob(compressJdl("[]"));
+        await uow.deps.jobs.insertJobAttributes({ [id]: { VO: `status-${status}` } });
+        assert.equal(await settleUnitOfWork(uow, status), status < 400 ? "committed" : "rolledBack");
+      }
+      assert.equal(await jobCount(env.DIRACX_DB_URL_JOBDB!), before + 2);
     });
 
     test("a bad statement is a DBQueryError, not a DBUnavailableError", async () => {

@@ -11,7 +11,9 @@ import { runs, waitFor } from "./support.ts";
 
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
-const { Producer, TaskRegistry, TaskWorker, TaskDB, DeadLetterDrainer, resubmitDeadLetter, outboxSize, getEngine, closeAllEngines } = await import("../../src/index.ts");
+const { TaskDB } = await import("../../src/index.ts");
+const { Producer, TaskRegistry, TaskWorker, DeadLetterDrainer, resubmitDeadLetter, outboxSize } = await import("../../src/entries/ops.ts");
+const { getEngine, closeAllEngines } = await import("../../src/entries/db.ts");
 const { queueNameFor } = await import("../../src/engine/priorities.ts");
 const { BULL_PREFIX } = await import("../../src/engine/keys.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");

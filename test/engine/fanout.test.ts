@@ -11,7 +11,9 @@ import type { ChildOutcome, FanoutHandle, Size } from "../../src/index.ts";
 
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
-const { Producer, TaskRegistry, TaskWorker, TaskDB, DeadLetterDrainer, LockManager, MutexLock, getEngine, closeAllEngines } = await import("../../src/index.ts");
+const { TaskDB, LockManager, MutexLock } = await import("../../src/index.ts");
+const { Producer, TaskRegistry, TaskWorker, DeadLetterDrainer } = await import("../../src/entries/ops.ts");
+const { getEngine, closeAllEngines } = await import("../../src/entries/db.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");
 const fixture = await import("../fixtures/dlq-app/tasks.ts");
 

@@ -13,7 +13,8 @@ process.env.DIRACX_TASKS_REDIS_URL = server.url;
 process.env.DIRACX_DB_URL_NOTESDB = dbUrl;
 const { createEngine } = await import("../../src/engine/wiring.ts");
 const { closeAllEngines } = await import("../../src/db/sql/engine.ts");
-const { TaskWorker, LockManager, MutexLock } = await import("../../src/index.ts");
+const { LockManager, MutexLock } = await import("../../src/index.ts");
+const { TaskWorker } = await import("../../src/entries/ops.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
 describe("engine: locks and transactions (in-process worker, real registry)", () => {

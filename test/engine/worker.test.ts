@@ -3,11 +3,11 @@ import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
 import { RedisServer } from "../support/redis.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
-import type { AttemptRecord } from "../../src/index.ts";
+import type { AttemptRecord } from "../../src/entries/ops.ts";
 
 const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
-const { Producer, TaskRegistry, TaskWorker, InvalidTaskArgsError, UnknownTaskError } = await import("../../src/index.ts");
+const { Producer, TaskRegistry, TaskWorker, InvalidTaskArgsError, UnknownTaskError } = await import("../../src/entries/ops.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 

@@ -14,7 +14,8 @@ import { openUnitOfWork, type DependencySpec } from "../../src/db/unit-of-work.t
 import { withProducer } from "../../src/engine/context.ts";
 import { runAttempt, type AttemptOutcome } from "../../src/engine/execution.ts";
 import type { OpenUnitOfWork } from "../../src/engine/ports.ts";
-import type { SubmitOptions, TaskSubmitter } from "../../src/engine/producer-types.ts";
+import type { SubmitOptions } from "../../src/engine/producer-types.ts";
+import type { TaskSubmitter } from "../../src/engine/task.ts";
 import { TaskRegistry } from "../../src/engine/task-registry.ts";
 import type { TaskClass } from "../../src/engine/task.ts";
 import type { LockManager } from "../../src/locks/index.ts";

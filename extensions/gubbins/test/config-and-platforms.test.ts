@@ -3,10 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
+import { ConfigSource, loadRegistry } from "diracx-tasks/ops";
 import {
-  ConfigSource,
   findCompatiblePlatforms as coreFind,
-  loadRegistry,
   PlatformCompatibilityError,
   type DiracxConfig,
   type FindCompatiblePlatforms,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { closeAllEngines, getEngine, compressJdl, NotFoundError } from "diracx-tasks";
+import { compressJdl, NotFoundError } from "diracx-tasks";
+import { closeAllEngines, getEngine } from "diracx-tasks/db";
 import { GubbinsJobDB } from "../src/db/job-db.ts";
 import { LollygagDB } from "../src/db/lollygag-db.ts";
 import { MyPilotDB } from "../src/db/my-pilot-db.ts";

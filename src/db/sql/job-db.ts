@@ -422,4 +422,33 @@ export class JobDB extends BaseSQLDB<JobDBSchema> {
       ON CONFLICT DO NOTHING`.execute(this.db);
     await this.db.deleteFrom("JobParameters").where("JobID", "in", ids(jobIds)).execute();
   }
+
+  // Selections the core tasks make. They live here, not in the tasks, so an extension's JobDB
+  // subclass (registered under `JobDB`) can change what every task selects.
+
+  /** Up to `limit` jobs in one of `statuses` (and `minorStatus`, if given) with ids above `after`, by id. */
+  async jobIdsInStatus(statuses: readonly string[], opts: { minorStatus?: string; after?: number; limit: number }): Promise<number[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db.selectFrom("Jobs").select("JobID").where("Status", "in", [...statuses]).where("JobID", ">", opts.after ?? 0);
+    if (opts.minorStatus !== undefined) q = q.where("MinorStatus", "=", opts.minorStatus);
+    const rows = await q.orderBy("JobID").limit(opts.limit).execute();
+    return rows.map((r) => r.JobID);
+  }
+
+  /** Which of `jobIds` are in `status`. */
+  async filterByStatus(jobIds: readonly number[], status: string): Promise<number[]> {
+    if (jobIds.length === 0) return [];
+    const rows = await this.db.selectFrom("Jobs").select("JobID").where("JobID", "in", ids(jobIds)).where("Status", "=", status).execute();
+    return rows.map((r) => r.JobID);
+  }
+
+  /**
+   * Up to `limit` jobs in `status` whose reference time is before `cutoff`, oldest first:
+   * `heartbeat` — the last heartbeat, or for a job that never sent one when it started (or last
+   * changed); `lastUpdate` — the last status change.
+   */
+  async jobsInStatusSince(status: string, reference: "heartbeat" | "lastUpdate", cutoff: Date, limit: number): Promise<{ JobID: number; VO: string | null }[]> {
+    const at = reference === "heartbeat" ? sql<Date>`coalesce("HeartBeatTime", "StartExecTime", "LastUpdateTime")` : sql<Date>`coalesce("LastUpdateTime", "HeartBeatTime")`;
+    return this.db.selectFrom("Jobs").select(["JobID", "VO"]).where("Status", "=", status).where(at, "<", cutoff).orderBy(at).orderBy("JobID").limit(limit).execute();
+  }
 }
