@@ -105,8 +105,8 @@ describe("ops/tasks: inspection and control by task id (real Redis, in-process w
 
   it("a fan-out callback lists its children with their outcomes, a child its parent", async () => {
     const handle = await producer.spawnWithCallback(
-      [new fixture.Recorder({ key: "c1", value: 1 }), new fixture.Recorder({ key: "c2", value: 2 })],
-      new fixture.Recorder({ key: "cb" }),
+      [new fixture.Recorder({ key: "c1", sleepMs: 0, value: 1 }), new fixture.Recorder({ key: "c2", sleepMs: 0, value: 2 })],
+      new fixture.Recorder({ key: "cb", sleepMs: 0 }),
     );
     const cb = await final(handle.callbackTaskId);
     assert.deepEqual(
