@@ -20,6 +20,8 @@ export function buildProgram(): Command {
   const program = new Command("diracx-tasks")
     .description("DiracX background task system")
     .showHelpAfterError()
+    // Lets a command and its subcommand share a flag name (`tasks --json`, `tasks list --json`).
+    .enablePositionalOptions()
     .exitOverride();
   program.addCommand(entrypointsCommand());
   program.addCommand(locksCommand());

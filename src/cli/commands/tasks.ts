@@ -8,6 +8,8 @@ export function tasksCommand(): Command {
   return new Command("tasks")
     .description("list registered tasks")
     .option("--json", "print a JSON array")
+    // `tasks list --json` is the subcommand's flag, not this one's.
+    .enablePositionalOptions()
     .addCommand(tasksListCommand())
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
