@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/errors.ts";
+import { logSettingsProblem } from "../logging.ts";
 import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { dlqCommand } from "./commands/dlq.ts";
@@ -46,6 +47,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the process exit code; errors are one clear line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  const logProblem = logSettingsProblem();
+  if (logProblem) {
+    process.stderr.write(`diracx-tasks: ${logProblem}\n`);
+    return 1;
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
