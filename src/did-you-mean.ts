@@ -1,6 +1,6 @@
 /** "Did you mean" suggestions for every place that refuses an unknown name (task ids, entry-point groups, configuration keys). */
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0] as number;

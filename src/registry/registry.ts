@@ -7,6 +7,7 @@ import { functionKind, kindOf, type EntryKind } from "./entry-kind.ts";
 import { collectEntryPoints, type EntryPoint } from "./entry-point.ts";
 import { EntryPointError, RegistryError } from "./errors.ts";
 import { isDeclaration, isTaskGroup, RESOURCES_GROUP } from "./groups.ts";
+import { assertKnownGroups } from "./group-check.ts";
 import { rankPackages } from "./priority.ts";
 
 function firstLine(err: unknown): string {
@@ -116,7 +117,9 @@ export class Registry {
 export async function loadRegistry(opts: AppRootOptions = {}): Promise<Registry> {
   const appRoot = findAppRoot(opts);
   const ranking = rankPackages(discoverPackages(appRoot));
-  return new Registry(appRoot, ranking.core.version, ranking.extensions, collectEntryPoints(ranking.packages));
+  const groups = collectEntryPoints(ranking.packages);
+  assertKnownGroups(groups);
+  return new Registry(appRoot, ranking.core.version, ranking.extensions, groups);
 }
 
 let cached: Promise<Registry> | undefined;
