@@ -16,9 +16,9 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 const EXIT_FLUSH_RETRIES = 200;
 
 /**
- * The log destination: standard error, written asynchronously (lines logged while a write is
- * in flight go out together in the next one, and a slow reader never blocks the event loop,
- * which would delay job-lock renewals), or synchronously with DIRACX_LOG_SYNC=1.
+ * The log destination: standard error, written in batches once per event-loop turn (a slow
+ * reader never blocks the event loop, which would delay job-lock renewals), or line by line
+ * with DIRACX_LOG_SYNC=1.
  *
  * Written here rather than with pino.destination because sonic-boom's exit flush retries a
  * broken pipe (EPIPE) forever: `diracx-tasks … 2>&1 | true` hung at exit. Here a broken pipe
@@ -29,7 +29,7 @@ export class StderrDestination implements DestinationStream {
   #broken = false;
   #pending: string[] = [];
   #pendingBytes = 0;
-  #inFlight: string | undefined;
+  #timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 
   constructor(
     private readonly fd = 2,
@@ -60,47 +60,57 @@ export class StderrDestination implements DestinationStream {
     }
     this.#pending.push(line);
     this.#pendingBytes += line.length;
-    if (this.#inFlight === undefined) this.#next();
+    this.#schedule(0);
     return true;
   }
 
   /** Called by the process-exit hook: writes what is buffered now, never waiting on a gone reader. */
   flushSync(): void {
     if (this.#broken) return;
-    const rest = (this.#inFlight ?? "") + this.#pending.join("");
-    this.#inFlight = undefined;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    const rest = this.#take();
     if (rest) this.#writeSync(rest, EXIT_FLUSH_RETRIES);
   }
 
-  #next(): void {
-    const chunk = this.#pending.join("");
+  #take(): string {
+    const text = this.#pending.join("");
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (!chunk) return;
-    this.#inFlight = chunk;
-    const buf = Buffer.from(chunk);
-    fs.write(this.fd, buf, 0, buf.length, null, (err, n) => {
-      if (this.#inFlight !== chunk) return; // flushed synchronously meanwhile
-      this.#inFlight = undefined;
-      if (err) {
-        if (err.code === "EAGAIN") {
-          this.#pending.unshift(chunk);
-          this.#pendingBytes += chunk.length;
-          setTimeout(() => this.#inFlight === undefined && this.#next(), 10).unref();
+    return text;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer) return;
+    const run = (): void => {
+      this.#timer = undefined;
+      this.#drain();
+    };
+    this.#timer = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Writes the batch without blocking: standard error is non-blocking when it is a pipe, so
+   * a full pipe answers EAGAIN and the rest is tried again shortly. Nothing is ever "in flight",
+   * so the exit flush writes each line once.
+   */
+  #drain(): void {
+    if (this.#broken) return;
+    let buf = Buffer.from(this.#take());
+    while (buf.length > 0) {
+      try {
+        buf = buf.subarray(fs.writeSync(this.fd, buf));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
+          const rest = buf.toString();
+          this.#pending.unshift(rest);
+          this.#pendingBytes += rest.length;
+          this.#schedule(10);
           return;
         }
-        this.#breakOff(chunk);
+        this.#breakOff(buf.toString());
         return;
       }
-      if (n < buf.length) {
-        const rest = buf.subarray(n).toString();
-        this.#pending.unshift(rest);
-        this.#pendingBytes += rest.length;
-      }
-      this.#next();
-    });
+    }
   }
 
   #writeSync(text: string, eagainRetries = EXIT_FLUSH_RETRIES): void {
