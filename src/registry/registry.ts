@@ -28,12 +28,21 @@ export class Registry {
   readonly appRoot: string;
   readonly coreVersion: string;
   readonly extensions: readonly string[];
+  /** The active extension (`extensions[0]`; core's own name without one) and its package version. */
+  readonly activeExtension: { readonly name: string; readonly package: string; readonly version: string };
   readonly #groups: ReadonlyMap<string, readonly EntryPoint[]>;
 
-  constructor(appRoot: string, coreVersion: string, extensions: readonly string[], groups: ReadonlyMap<string, readonly EntryPoint[]>) {
+  constructor(
+    appRoot: string,
+    coreVersion: string,
+    extensions: readonly string[],
+    groups: ReadonlyMap<string, readonly EntryPoint[]>,
+    activeExtension?: { name: string; package: string; version: string },
+  ) {
     this.appRoot = appRoot;
     this.coreVersion = coreVersion;
     this.extensions = extensions;
+    this.activeExtension = activeExtension ?? { name: extensions[0] ?? "diracx", package: "diracx-tasks", version: coreVersion };
     this.#groups = groups;
   }
 
@@ -119,7 +128,8 @@ export async function loadRegistry(opts: AppRootOptions = {}): Promise<Registry>
   const ranking = rankPackages(discoverPackages(appRoot));
   const groups = collectEntryPoints(ranking.packages);
   assertKnownGroups(groups);
-  return new Registry(appRoot, ranking.core.version, ranking.extensions, groups);
+  const extPackage = ranking.extensions.length > 1 ? ranking.packages[0]! : ranking.core;
+  return new Registry(appRoot, ranking.core.version, ranking.extensions, groups, { name: ranking.extensions[0]!, package: extPackage.name, version: extPackage.version });
 }
 
 let cached: Promise<Registry> | undefined;
