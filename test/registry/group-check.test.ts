@@ -18,12 +18,16 @@ function installation(installed: Record<string, Parameters<PackageTree["pkg"]>[1
 }
 
 function cli(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(cwd, "entrypoints", ...args);
+}
+
+function run(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, DIRACX_LOG_FORMAT: "json" };
   delete env.DIRACX_APP_ROOT;
   delete env.NODE_TEST_CONTEXT;
   delete env.DIRACX_LOG_LEVEL;
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, "entrypoints", ...args], { cwd, env }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+    execFile(process.execPath, [BIN, ...args], { cwd, env }, (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
   });
 }
 
@@ -42,6 +46,19 @@ describe("entry-point groups and supportedVersion", () => {
     assert.match(r.stderr, /package 'acme' declares entry-point group 'diracx\.task\.acme', which nothing reads; did you mean 'diracx\.tasks\.acme'\?/);
     assert.match(r.stderr, /package 'acme' declares entry-point group 'diracx\.resource', which nothing reads; did you mean 'diracx\.resources'\?/);
     assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+  });
+
+  it("a lock type registered twice is one line, printed once, exit 1", async () => {
+    const mod = 'import { registerLockObjectType } from "diracx-tasks"; registerLockObjectType("dup");\n';
+    const t = PackageTree.create();
+    trees.push(t);
+    const root = t.pkg("app", { name: "app", dependencies: { "diracx-tasks": "*", acme: "*" } });
+    t.link("app/node_modules/diracx-tasks", REPO_ROOT); // the real core, so `import "diracx-tasks"` resolves
+    t.pkg("app/node_modules/acme", extensionSpec("acme", { entryPoints: { "diracx.lock_object_types": { a: "./a.js", b: "./b.js" } }, files: { "a.js": mod, "b.js": mod } }));
+    const r = await run(root, "entrypoints", "--check");
+    const lines = r.stderr.split("\n").filter((l) => /registered twice/.test(l));
+    assert.equal(r.code, 1);
+    assert.equal(lines.length, 1, r.stderr);
   });
 
   it("accepts a custom group that is no typo; warns once about a missing supportedVersion", async () => {
