@@ -1,21 +1,184 @@
-import { pino, type Logger } from "pino";
+import fs from "node:fs";
+import { pino, type DestinationStream, type Logger } from "pino";
+
+const LEVELS = [...Object.keys(pino.levels.values), "silent"];
+
+/** One line naming a bad DIRACX_LOG_LEVEL (the CLI prints it and exits 1); undefined when it is fine. */
+export function logSettingsProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const level = env.DIRACX_LOG_LEVEL;
+  if (level === undefined || level === "" || LEVELS.includes(level)) return undefined;
+  return `DIRACX_LOG_LEVEL: unknown level '${level}' (known: ${LEVELS.join(", ")})`;
+}
+
+/** Past this many unwritten bytes (a reader stuck for good) new lines are dropped rather than growing the heap. */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+/** How long an exit flush keeps retrying a full pipe (EAGAIN) before it drops what is left. */
+const EXIT_FLUSH_RETRIES = 200;
+
+/**
+ * The log destination: standard error, written in batches once per event-loop turn (a slow
+ * reader never blocks the event loop, which would delay job-lock renewals), or line by line
+ * with DIRACX_LOG_SYNC=1.
+ *
+ * Written here rather than with pino.destination because sonic-boom's exit flush retries a
+ * broken pipe (EPIPE) forever: `diracx-tasks … 2>&1 | true` hung at exit. Here a broken pipe
+ * or any other write error ends logging: later lines are dropped and counted.
+ */
+export class StderrDestination implements DestinationStream {
+  #dropped = 0;
+  #broken = false;
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly fd = 2,
+    private readonly sync = false,
+  ) {}
+
+  /** Lines not written: after a broken pipe, or past the buffer bound. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  write(line: string): boolean {
+    if (this.#broken) {
+      this.#dropped += 1;
+      return true;
+    }
+    if (this.sync) {
+      this.#writeSync(line);
+      return true;
+    }
+    if (this.#pendingBytes + line.length > MAX_BUFFERED) {
+      this.#dropped += 1;
+      return true;
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    this.#schedule(0);
+    return true;
+  }
+
+  /** Called by the process-exit hook: writes what is buffered now, never waiting on a gone reader. */
+  flushSync(): void {
+    if (this.#broken) return;
+    const rest = this.#take();
+    if (rest) this.#writeSync(rest, EXIT_FLUSH_RETRIES);
+  }
+
+  #take(): string {
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return text;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer) return;
+    const run = (): void => {
+      this.#timer = undefined;
+      this.#drain();
+    };
+    this.#timer = delayMs === 0 ? setImmediate(run) : setTimeout(run, delayMs);
+    this.#timer.unref();
+  }
+
+  /**
+   * Writes the batch without blocking: standard error is non-blocking when it is a pipe, so
+   * a full pipe answers EAGAIN and the rest is tried again shortly. Nothing is ever "in flight",
+   * so the exit flush writes each line once.
+   */
+  #drain(): void {
+    if (this.#broken) return;
+    let buf = Buffer.from(this.#take());
+    while (buf.length > 0) {
+      try {
+        buf = buf.subarray(fs.writeSync(this.fd, buf));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EAGAIN") {
+          const rest = buf.toString();
+          this.#pending.unshift(rest);
+          this.#pendingBytes += rest.length;
+          this.#schedule(10);
+          return;
+        }
+        this.#breakOff(buf.toString());
+        return;
+      }
+    }
+  }
+
+  #writeSync(text: string, eagainRetries = EXIT_FLUSH_RETRIES): void {
+    let buf = Buffer.from(text);
+    let retries = eagainRetries;
+    while (buf.length > 0) {
+      try {
+        buf = buf.subarray(fs.writeSync(this.fd, buf));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EAGAIN" && retries-- > 0) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          continue;
+        }
+        this.#breakOff(buf.toString());
+        return;
+      }
+    }
+  }
+
+  #breakOff(unwritten: string): void {
+    this.#broken = true;
+    this.#dropped += countLines(unwritten) + this.#pending.reduce((n, l) => n + countLines(l), 0);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+}
+
+function countLines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i !== -1; i = s.indexOf("\n", i + 1)) n += 1;
+  return Math.max(n, s ? 1 : 0);
+}
+
+/** The destination of the process-wide logger when it writes JSON (undefined in pretty mode). */
+export let logDestination: StderrDestination | undefined;
 
 function makeLogger(): Logger {
-  const level = process.env.DIRACX_LOG_LEVEL ?? (process.env.NODE_TEST_CONTEXT ? "warn" : "info");
+  const raw = process.env.DIRACX_LOG_LEVEL;
+  // A bad level is reported by the CLI as one line (logSettingsProblem); the logger itself must not throw at import.
+  const level = raw && LEVELS.includes(raw) ? raw : process.env.NODE_TEST_CONTEXT ? "warn" : "info";
   // JSON in production; pretty when a person is watching a terminal.
   const pretty = process.env.DIRACX_LOG_FORMAT === "pretty" || (process.env.DIRACX_LOG_FORMAT !== "json" && process.stderr.isTTY);
   if (pretty) {
     return pino({ level, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
-  // Asynchronous writes: lines logged while a write is in flight go out together in
-  // the next one, and a slow log reader never blocks the event loop (which would
-  // delay job-lock renewals). Pino flushes the buffer when the process exits; past
-  // 16 MiB of unwritten lines (a reader stuck for good) new lines are dropped
-  // rather than growing the heap. DIRACX_LOG_SYNC=1 writes every line at once.
-  const sync = process.env.DIRACX_LOG_SYNC === "1";
-  return pino({ level }, pino.destination({ dest: 2, sync, ...(sync ? {} : { maxLength: 16 * 1024 * 1024 }) }));
+  const dest = new StderrDestination(2, process.env.DIRACX_LOG_SYNC === "1");
+  logDestination = dest;
+  process.once("exit", () => dest.flushSync());
+  return pino({ level }, dest);
+}
+
+/**
+ * A child that re-binds a key its parent already has replaces it instead of repeating it
+ * (`{"component":"scheduler",…,"component":"broker-lifecycle"}`): set on the root, so every
+ * descendant inherits it.
+ */
+function dedupeChildBindings(root: Logger): Logger {
+  type Child = (this: Logger, bindings: pino.Bindings, options?: pino.ChildLoggerOptions) => Logger;
+  const protoChild = root.child as unknown as Child;
+  const child: Child = function (bindings, options) {
+    const current = this.bindings();
+    if (!Object.keys(bindings).some((k) => k in current)) return protoChild.call(this, bindings, options);
+    return protoChild.call(root, { ...current, ...bindings }, { level: this.level, ...options });
+  };
+  (root as unknown as { child: Child }).child = child;
+  return root;
 }
 
 /** The process-wide logger, set up once. Scope it with `logger.child({...})`. */
-export const logger: Logger = makeLogger();
+export const logger: Logger = dedupeChildBindings(makeLogger());
 export type { Logger };

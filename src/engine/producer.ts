@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import type { z } from "zod";
+import { ZodObject, type z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
@@ -60,7 +60,17 @@ export type { BulkItem, PreparedJob };
 
 /** Validates args against the task's schema; the error lists every bad path. */
 export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<string, unknown> {
-  const result = (cls.args as z.ZodType).safeParse(args ?? {});
+  // zod strips unknown keys by default, which silently dropped a misspelt field; a schema that
+  // sets its own policy (looseObject, strictObject, catchall) keeps it.
+  const schema = cls.args as z.ZodType;
+  if (schema instanceof ZodObject && schema.def.catchall === undefined && typeof args === "object" && args !== null && !Array.isArray(args)) {
+    const unknown = Object.keys(args).filter((k) => !(k in schema.shape));
+    if (unknown.length > 0) {
+      const known = Object.keys(schema.shape);
+      throw new InvalidTaskArgsError(`invalid arguments for task '${id}': unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (fields: ${known.join(", ") || "none"})`);
+    }
+  }
+  const result = schema.safeParse(args ?? {});
   if (result.success) return result.data as Record<string, unknown>;
   const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
   throw new InvalidTaskArgsError(`invalid arguments for task '${id}': ${problems.join("; ")}`);

@@ -121,6 +121,11 @@ const CUSTOM: GroupInfo = {
   notes: [],
 };
 
+/** Every group name the registry has a description for (framework and reserved groups; not the per-category task groups). */
+export function knownGroupNames(): string[] {
+  return Object.keys(KNOWN);
+}
+
 /** The description of a group (task groups share one; unknown groups are "custom"). */
 export function groupInfo(group: string): GroupInfo {
   return KNOWN[group] ?? (isTaskGroup(group) ? TASKS : CUSTOM);

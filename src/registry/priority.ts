@@ -1,3 +1,4 @@
+import { logger } from "../logging.ts";
 import semver from "semver";
 import { RegistryError } from "./errors.ts";
 import { CORE_EXTENSION_NAME, CORE_GROUP, EXTENSION_ENTRY } from "./groups.ts";
@@ -56,11 +57,21 @@ export function rankPackages(manifests: readonly PackageManifest[]): Ranking {
   };
 }
 
+/** A process loads its registry more than once (CLI, engine); the warning is given once. */
+const warnedNoSupportedVersion = new Set<string>();
+
 function checkSupportedVersion(m: PackageManifest, core: PackageManifest): void {
   const range = m.diracx?.supportedVersion;
-  if (range === undefined) return;
   const ext = declared(m);
   const label = ext === undefined ? `package '${m.name}'` : `extension '${ext}' (package '${m.name}')`;
+  if (range === undefined) {
+    // Without it a core upgrade that breaks the package is found only when something fails.
+    if (m !== core && ext !== undefined && !warnedNoSupportedVersion.has(m.name)) {
+      warnedNoSupportedVersion.add(m.name);
+      logger.warn({ package: m.name }, `${label} declares no diracx.supportedVersion (a semver range of diracx-tasks versions it works with, e.g. "^${core.version}")`);
+    }
+    return;
+  }
   if (semver.validRange(range) === null) {
     throw new RegistryError(`${label}: supportedVersion ${JSON.stringify(range)} is not a valid semver range`);
   }

@@ -7,6 +7,7 @@ import { functionKind, kindOf, type EntryKind } from "./entry-kind.ts";
 import { collectEntryPoints, type EntryPoint } from "./entry-point.ts";
 import { EntryPointError, RegistryError } from "./errors.ts";
 import { isDeclaration, isTaskGroup, RESOURCES_GROUP } from "./groups.ts";
+import { assertKnownGroups } from "./group-check.ts";
 import { rankPackages } from "./priority.ts";
 
 function firstLine(err: unknown): string {
@@ -27,12 +28,21 @@ export class Registry {
   readonly appRoot: string;
   readonly coreVersion: string;
   readonly extensions: readonly string[];
+  /** The active extension (`extensions[0]`; core's own name without one) and its package version. */
+  readonly activeExtension: { readonly name: string; readonly package: string; readonly version: string };
   readonly #groups: ReadonlyMap<string, readonly EntryPoint[]>;
 
-  constructor(appRoot: string, coreVersion: string, extensions: readonly string[], groups: ReadonlyMap<string, readonly EntryPoint[]>) {
+  constructor(
+    appRoot: string,
+    coreVersion: string,
+    extensions: readonly string[],
+    groups: ReadonlyMap<string, readonly EntryPoint[]>,
+    activeExtension?: { name: string; package: string; version: string },
+  ) {
     this.appRoot = appRoot;
     this.coreVersion = coreVersion;
     this.extensions = extensions;
+    this.activeExtension = activeExtension ?? { name: extensions[0] ?? "diracx", package: "diracx-tasks", version: coreVersion };
     this.#groups = groups;
   }
 
@@ -116,7 +126,10 @@ export class Registry {
 export async function loadRegistry(opts: AppRootOptions = {}): Promise<Registry> {
   const appRoot = findAppRoot(opts);
   const ranking = rankPackages(discoverPackages(appRoot));
-  return new Registry(appRoot, ranking.core.version, ranking.extensions, collectEntryPoints(ranking.packages));
+  const groups = collectEntryPoints(ranking.packages);
+  assertKnownGroups(groups);
+  const extPackage = ranking.extensions.length > 1 ? ranking.packages[0]! : ranking.core;
+  return new Registry(appRoot, ranking.core.version, ranking.extensions, groups, { name: ranking.extensions[0]!, package: extPackage.name, version: extPackage.version });
 }
 
 let cached: Promise<Registry> | undefined;

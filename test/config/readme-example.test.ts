@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { ConfigSchema } from "../../src/config/schema.ts";
+import { ConfigSchema, listVOs } from "../../src/config/schema.ts";
+import { TaskRegistry } from "../../src/engine/task-registry.ts";
+import { loadLockObjectTypes } from "../../src/locks/object-types.ts";
+import { tasksConfigProblems } from "../../src/ops/config-check.ts";
+import { loadRegistry } from "../../src/registry/index.ts";
 import { parseConfig } from "../../src/config/source.ts";
 import { resolveObjectLimit, resolveTaskSettings } from "../../src/config/tasks-config.ts";
 import { findCompatiblePlatforms } from "../../src/resources/platforms.ts";
@@ -17,13 +21,17 @@ describe("README configuration example", () => {
     assert.ok(example, "README has a yaml example under 'The configuration document'");
     const config = parseConfig(example, ConfigSchema, "README.md");
     assert.deepEqual(findCompatiblePlatforms(["el8"], config), ["x86_64-el9", "x86_64-el8"]);
-    const lhcb = resolveTaskSettings(config.Tasks, "sandbox:CleanSandboxStoreTask", "lhcb");
+    const lhcb = resolveTaskSettings(config.Tasks, "lollygag:OwnerReportTask", "lhcb");
     assert.deepEqual(lhcb.limits.rate, { limit: 200, windowSeconds: 60 });
-    assert.deepEqual(resolveObjectLimit(lhcb, "storage_element", "CERN-EOS"), { concurrency: { limit: 2 } });
-    assert.equal(resolveTaskSettings(config.Tasks, "sandbox:CleanSandboxStoreTask", "gridpp").enabled, false);
-    assert.deepEqual(
-      resolveTaskSettings(config.Tasks, "jobs:ReportTask", "gridpp").schedules.map((s) => s.variant),
-      ["daily", "weekly"],
-    );
+    assert.deepEqual(resolveObjectLimit(lhcb, "lollygag", "CERN-EOS"), { concurrency: { limit: 2 } });
+    assert.deepEqual(lhcb.schedules.map((s) => s.variant), ["daily", "weekly"]);
+    assert.deepEqual(resolveTaskSettings(config.Tasks, "sandbox:CleanSandboxStoreTask", "lhcb").limits.rate, { limit: 100, windowSeconds: 60 });
+  });
+
+  it("passes the cross-checks against core and the gubbins extension (tasks, VOs, lock types)", async () => {
+    const config = parseConfig(example!, ConfigSchema, "README.md");
+    const registry = await loadRegistry({ appRoot: path.resolve(import.meta.dirname, "../../extensions/gubbins") });
+    await loadLockObjectTypes(registry);
+    assert.deepEqual(tasksConfigProblems(config.Tasks, await TaskRegistry.load(registry), listVOs(config)), []);
   });
 });

@@ -73,6 +73,7 @@ describe("diracx-tasks dev", () => {
     const done = run.lines.find((l) => /^dev: \d+\/\d+ demo jobs Done in [\d.]+ s$/.test(l));
     assert.ok(done, `no Done line in:\n${run.lines.join("\n")}`);
     assert.match(done, /^dev: 6\/6 /);
+    assert.ok(run.lines.some((l) => /^dev: extension \S+ \d+\.\d+\.\d+/.test(l)), "the active extension and its version are printed");
     // The summary showed the jobs per status and the queues of every size.
     assert.ok(run.lines.some((l) => /^jobs: .*Done 6/.test(l)));
     for (const size of ["small", "medium", "large"]) assert.ok(run.lines.some((l) => l.startsWith(size)), `no ${size} queue row`);

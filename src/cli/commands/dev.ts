@@ -1,4 +1,5 @@
 import path from "node:path";
+import { getRegistry } from "../../registry/index.ts";
 import { Command, InvalidArgumentError } from "commander";
 import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
@@ -43,6 +44,8 @@ export function devCommand(): Command {
       const started = Date.now();
       const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs });
       const out = process.stdout;
+      const ext = (await getRegistry()).activeExtension;
+      out.write(`dev: extension ${ext.name} ${ext.version}${ext.package !== "diracx-tasks" ? ` (package ${ext.package})` : " (core only, no extension installed)"}\n`);
       const where = path.relative(process.cwd(), stack.dataDir) || ".";
       out.write(
         `dev: redis ${stack.redisUrl}${stack.redisPid !== undefined ? ` (redis-server pid ${stack.redisPid})` : ""}, data in ${where}, ` +

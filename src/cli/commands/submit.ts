@@ -13,6 +13,7 @@ export function submitCommand(): Command {
     .option("--delay <seconds>", "run after this many seconds")
     .option("--at <iso-time>", "run at this time (ISO 8601)")
     .action(async (taskId: string, opts: { args?: string; kwargs?: string; delay?: string; at?: string }) => {
+      if (opts.delay !== undefined && opts.at !== undefined) throw new DiracxError("submit: give --delay or --at, not both");
       const engine = await createEngine();
       try {
         const cls = engine.tasks.get(taskId);
