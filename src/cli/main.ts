@@ -7,6 +7,7 @@ import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 import { schedulerCommand } from "./commands/scheduler.ts";
 import { schedulesCommand } from "./commands/schedules.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
 import { submitCommand } from "./commands/submit.ts";
 import { tasksCommand } from "./commands/tasks.ts";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(tasksCommand());
   program.addCommand(statusCommand());
   program.addCommand(devCommand());
+  program.addCommand(serveCommand());
   return program;
 }
 
