@@ -3,7 +3,7 @@
 // `<pathRoot>/<system>` with the system as OpenAPI tag and `<system>_<route>` as operationId.
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { isConfigToken } from "../config/token.ts";
@@ -188,7 +188,7 @@ export async function buildApp(opts: AppOptions): Promise<DiracxApp> {
   const verifier = opts.verifier ?? (needsAuth ? await verifierFromEnv(env, { knownVo }) : undefined);
   const minimum = await minClientVersion(engine.registry);
 
-  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, disableRequestLogging: true, ajv: undefined });
+  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest("diracxUser", undefined);
