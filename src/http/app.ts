@@ -43,13 +43,13 @@ export function canBeDisabled(system: string): boolean {
 }
 
 export function serviceEnvName(system: string): string {
-  return `DIRACX_SERVICE_${system.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_ENABLED`;
+  return `DIRACX_SERVICE_${system.toUpperCase().replace(/[^A-Z0-9]+/g, "_").replace(/^_+|_+$/g, "")}_ENABLED`;
 }
 
 const ENABLED_VAR = /^DIRACX_SERVICE_(.+)_ENABLED$/;
 
 /** Whether each system is enabled; `DIRACX_SERVICE_<X>_ENABLED` for a system nobody provides is refused. */
-export function enabledSystems(systems: readonly string[], env: Env): Set<string> {
+export function enabledSystems(systems: readonly string[], env: Env, log: Logger = rootLogger): Set<string> {
   const byVar = new Map(systems.map((s) => [serviceEnvName(s), s]));
   for (const name of Object.keys(env)) {
     if (ENABLED_VAR.test(name) && !byVar.has(name) && env[name]?.trim()) {
@@ -60,6 +60,7 @@ export function enabledSystems(systems: readonly string[], env: Env): Set<string
   for (const s of systems) {
     const v = env[serviceEnvName(s)]?.trim();
     if (!canBeDisabled(s) || !v) {
+      if (v && !canBeDisabled(s)) log.warn(`${serviceEnvName(s)} is ignored: ${s} cannot be disabled`);
       enabled.add(s);
       continue;
     }

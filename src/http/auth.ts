@@ -33,7 +33,8 @@ export interface AuthorizedUser {
 }
 
 type KeyLike = Awaited<ReturnType<ReturnType<typeof createLocalJWKSet>>>;
-export type KeySet = (header: { alg?: string; kid?: string }, token: unknown) => Promise<KeyLike>;
+type KeySetInput = Parameters<ReturnType<typeof createLocalJWKSet>>[1];
+export type KeySet = (header: Parameters<ReturnType<typeof createLocalJWKSet>>[0], token: KeySetInput) => Promise<KeyLike>;
 
 // Members only a private key has; a verifier must never hold them.
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;

@@ -42,7 +42,8 @@ function causeChain(err: unknown): unknown[] {
 /** What the client receives for `err`. */
 export function errorResponse(err: unknown): ErrorResponse {
   const answer = (status: number, detail: unknown, headers: Record<string, string> = {}, internal = false): ErrorResponse => ({ status, body: { detail }, headers, internal });
-  if (err instanceof HttpError) return answer(err.status, err.detail, { ...err.headers }, err.status >= 500);
+  // Whoever raises an HttpError has logged what it needs to.
+  if (err instanceof HttpError) return answer(err.status, err.detail, { ...err.headers });
   if (hasZodFastifySchemaValidationErrors(err)) {
     return answer(
       422,
