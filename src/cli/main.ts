@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { dlqCommand } from "./commands/dlq.ts";
+import { addExtensionCommands } from "./extension-commands.ts";
 import { devCommand } from "./commands/dev.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    await addExtensionCommands(program, argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
