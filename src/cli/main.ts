@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/errors.ts";
 import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { dlqCommand } from "./commands/dlq.ts";
@@ -12,6 +13,8 @@ import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
 import { submitCommand } from "./commands/submit.ts";
 import { tasksCommand } from "./commands/tasks.ts";
+import { cancelCommand, promoteCommand, queueCommand, retryCommand, showCommand } from "./commands/task-control.ts";
+import { configCommand } from "./commands/config.ts";
 import { workerCommand } from "./commands/worker.ts";
 
 /** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
@@ -19,6 +22,8 @@ export function buildProgram(): Command {
   const program = new Command("diracx-tasks")
     .description("DiracX background task system")
     .showHelpAfterError()
+    // Lets a command and its subcommand share a flag name (`tasks --json`, `tasks list --json`).
+    .enablePositionalOptions()
     .exitOverride();
   program.addCommand(entrypointsCommand());
   program.addCommand(locksCommand());
@@ -33,6 +38,12 @@ export function buildProgram(): Command {
   program.addCommand(statusCommand());
   program.addCommand(devCommand());
   program.addCommand(serveCommand());
+  program.addCommand(showCommand());
+  program.addCommand(cancelCommand());
+  program.addCommand(retryCommand());
+  program.addCommand(promoteCommand());
+  program.addCommand(queueCommand());
+  program.addCommand(configCommand());
   return program;
 }
 
@@ -46,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     process.stderr.write(`diracx-tasks: ${err instanceof Error ? err.message : String(err)}\n`);
+    // Every problem of a bad configuration, not only the first the message names.
+    if (err instanceof ConfigError && err.problems.length > 1) process.stderr.write(err.problems.map((p) => `  ${p}\n`).join(""));
     return 1;
   }
 }

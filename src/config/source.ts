@@ -30,6 +30,8 @@ export interface ConfigSourceOptions {
 }
 
 export type ConfigChangeListener<C> = (config: C, previous: C) => void;
+/** Problems a schema cannot see (one line each, key path first); any problem rejects the configuration. */
+export type ConfigCheck<C> = (config: C) => readonly string[];
 export type ConfigErrorListener = (error: ConfigError) => void;
 
 /** Names of the document inside a configuration directory, in the order they are looked for. */
@@ -97,6 +99,7 @@ export class ConfigSource<C = DiracxConfig> {
   #rejectedDigest: string | undefined;
   #changeListeners = new Set<ConfigChangeListener<C>>();
   #errorListeners = new Set<ConfigErrorListener>();
+  #checks: ConfigCheck<C>[] = [];
   #watcher: fs.FSWatcher | undefined;
   #poller: NodeJS.Timeout | undefined;
   #debounce: NodeJS.Timeout | undefined;
@@ -159,6 +162,16 @@ export class ConfigSource<C = DiracxConfig> {
     return this.#config;
   }
 
+  /**
+   * Adds a check every configuration must pass, the current one now (a ConfigError listing
+   * every problem) and each reloaded one (rejected like a schema error, the previous stays).
+   */
+  addCheck(check: ConfigCheck<C>): void {
+    const problems = check(this.#config);
+    if (problems.length > 0) throw new ConfigError(problems, { file: this.file });
+    this.#checks.push(check);
+  }
+
   /** Called after a valid, different configuration replaced the current one. Returns an unsubscribe function. */
   onChange(listener: ConfigChangeListener<C>): () => void {
     this.#changeListeners.add(listener);
@@ -215,6 +228,8 @@ export class ConfigSource<C = DiracxConfig> {
     let next: C;
     try {
       next = parseConfig(text, this.schema, this.file);
+      const problems = this.#checks.flatMap((check) => check(next));
+      if (problems.length > 0) throw new ConfigError(problems, { file: this.file });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       this.#reject(err, d);
@@ -315,6 +330,15 @@ export class TasksConfigSource {
   /** The tasks configuration in force; `undefined` when none is configured (code defaults apply). */
   current(): TasksConfig | undefined {
     return this.#own ? this.#own.current() : this.#config.current().Tasks;
+  }
+
+  /**
+   * Checks the tasks configuration now and on every reload, on whichever file holds it; the
+   * check also gets the main document (for its VOs).
+   */
+  addCheck(check: (tasks: TasksConfig | undefined, config: DiracxConfig) => readonly string[]): void {
+    if (this.#own) this.#own.addCheck((tasks) => check(tasks, this.#config.current()));
+    else this.#config.addCheck((config) => check(config.Tasks, config));
   }
 
   /** Called when the tasks configuration changed (not on changes elsewhere in the document). */

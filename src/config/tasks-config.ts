@@ -1,6 +1,7 @@
 import { Cron } from "croner";
 import rrule from "rrule";
 import { z } from "zod";
+import { closestNames } from "../did-you-mean.ts";
 import { formatKeyPath } from "./errors.ts";
 
 /*
@@ -319,7 +320,14 @@ export function resolveObjectLimit(resolved: ResolvedTaskSettings, objectType: s
  */
 export function checkTasksConfig(
   tasksConfig: TasksConfig | undefined,
-  known: { taskIds?: readonly string[]; periodicTaskIds?: readonly string[]; vos?: readonly string[]; lockObjectTypes?: readonly string[] },
+  known: {
+    taskIds?: readonly string[];
+    periodicTaskIds?: readonly string[];
+    /** Tasks a VO override can apply to (VO-aware periodic tasks, tasks with a `vo` argument). */
+    voTaskIds?: readonly string[];
+    vos?: readonly string[];
+    lockObjectTypes?: readonly string[];
+  },
 ): string[] {
   if (!tasksConfig) return [];
   const problems: string[] = [];
@@ -334,6 +342,9 @@ export function checkTasksConfig(
       if (known.taskIds && !known.taskIds.includes(taskId)) {
         problems.push(`${formatKeyPath(path)}: unknown task${suggest(taskId, known.taskIds)}`);
         continue;
+      }
+      if (vo !== undefined && known.voTaskIds && !known.voTaskIds.includes(taskId)) {
+        problems.push(`${formatKeyPath(path)}: '${taskId}' is not VO-aware (neither a PeriodicVoAwareTask nor a task with a 'vo' argument), so a VO override never applies; move it to Tasks.common`);
       }
       if (known.periodicTaskIds && !known.periodicTaskIds.includes(taskId)) {
         for (const key of ["schedule", "variants"] as const) {
@@ -355,7 +366,6 @@ export function checkTasksConfig(
 }
 
 function suggest(name: string, candidates: readonly string[]): string {
-  const lower = name.toLowerCase();
-  const close = candidates.find((c) => c.toLowerCase() === lower || c.split(":")[1] === name.split(":")[1]);
-  return close ? ` (did you mean '${close}'?)` : "";
+  const close = closestNames(name, [...candidates]);
+  return close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(", ")}?)` : "";
 }

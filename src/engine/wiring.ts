@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { DiracxError } from "../errors.ts";
 import { ConfigSource, TasksConfigSource } from "../config/source.ts";
 import { openUnitOfWork } from "../db/unit-of-work.ts";
 import { LockManager } from "../locks/index.ts";
@@ -8,6 +9,7 @@ import { connectBroker } from "./connection.ts";
 import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
 import { resolveTaskSettings } from "../config/tasks-config.ts";
+import { checkTasksConfigSource } from "../ops/config-check.ts";
 import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";
@@ -37,6 +39,8 @@ export interface EngineOptions {
   env?: NodeJS.ProcessEnv;
   /** Watch the configuration for changes (workers do; one-shot CLI commands need not). */
   watchConfig?: boolean;
+  /** Refuse to start without DIRACX_CONFIG_BACKEND_URL (a worker would silently run without limits and overrides). */
+  requireConfig?: string;
 }
 
 /**
@@ -47,12 +51,22 @@ export interface EngineOptions {
  */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const env = opts.env ?? process.env;
+  if (opts.requireConfig && !env.DIRACX_CONFIG_BACKEND_URL) {
+    throw new DiracxError(`${opts.requireConfig} needs the DiracX configuration (VOs, task limits and overrides): set DIRACX_CONFIG_BACKEND_URL`);
+  }
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);
   const watch = opts.watchConfig ? {} : { watch: false };
   const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, watch) : undefined;
   const tasksConfig = config ? await TasksConfigSource.fromEnv(config, env, watch) : undefined;
+  try {
+    if (tasksConfig) checkTasksConfigSource(tasksConfig, tasks);
+  } catch (err) {
+    tasksConfig?.close();
+    config?.close();
+    throw err;
+  }
   const redisUrl = opts.redisUrl ?? redisUrlFromEnv(env);
   const redis = connectBroker(redisUrl, "diracx-tasks:engine");
   const producer = new Producer({ connection: redis, registry: tasks });

@@ -30,7 +30,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 
 const listed = (r: { out: string }): DeadLetter[] => JSON.parse(r.out) as DeadLetter[];
 
-describe("diracx-tasks dlq list|show|resubmit|delete", () => {
+describe("diracx-tasks dlq list|show|resubmit|discard|delete", () => {
   const producer = new Producer({ connection: server.url, registry: TaskRegistry.fromClasses(fixture.taskClasses) });
   let taskDB: InstanceType<typeof TaskDB>;
   const ids: Record<string, number> = {};
@@ -122,6 +122,22 @@ describe("diracx-tasks dlq list|show|resubmit|delete", () => {
     const all = await run("resubmit", "--all");
     assert.equal(all.out, "resubmitted 1 of 1\n", "only the one still pending");
     assert.equal(await producer.queue("small").count(), 4);
+    const nothing = await run("resubmit", "--all");
+    assert.equal(nothing.code, 0, nothing.err);
+    assert.equal(nothing.out, "nothing to resubmit: no pending dead-letter entry matches\n");
+    assert.doesNotMatch(nothing.err, /done/, "no progress is claimed for an empty set");
+  });
+
+  it("discards by id (kept, status discarded); an unknown or final id is refused, named", async () => {
+    const id = await taskDB.insertDeadLetter({ taskId: "orig-discard", taskName: "dlq:Flaky", args: { key: "x" }, labels: {}, vo: null, firstSubmittedAt: new Date(), attempts: 1, errors: [] });
+    const r = await run("discard", String(id));
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, `discarded ${id}\n`);
+    assert.equal((await taskDB.get(id))?.status, "discarded");
+    const again = await run("discard", String(id), "999999");
+    assert.equal(again.code, 1);
+    assert.match(again.err, new RegExp(`^diracx-tasks: not discarded \\(no such entry, or already resolved/discarded\\): ${id}, 999999\n$`));
+    await taskDB.delete([id]);
   });
 
   it("deletes by id and by filter with --yes", async () => {

@@ -16,6 +16,7 @@ const server = await RedisServer.start();
 const env = {
   ...process.env,
   DIRACX_APP_ROOT: appRoot,
+  DIRACX_CONFIG_BACKEND_URL: path.join(appRoot, "diracx-config.yaml"),
   DIRACX_TASKS_REDIS_URL: server.url,
   DIRACX_LOG_LEVEL: "warn",
   DIRACX_LOG_FORMAT: "json",

@@ -52,7 +52,7 @@ async function submitAndFollow(he: HttpEnv, url: string, platform: string): Prom
   const jdl = `[\n  Executable = "echo";\n  JobName = "e2e";\n  Platform = "${platform}";\n  CPUTime = 3600;\n]`;
   const res = await fetch(`${url}/api/jobs/jdl`, { method: "POST", headers, body: JSON.stringify([jdl]) });
   assert.equal(res.status, 200, await res.clone().text());
-  const [{ JobID: jobId, Status }] = (await res.json()) as { JobID: number; Status: string }[];
+  const { JobID: jobId, Status } = ((await res.json()) as { JobID: number; Status: string }[])[0]!;
   assert.equal(Status, "Received");
   const search = async (): Promise<{ Status: string; MinorStatus: string }> => {
     const r = await fetch(`${url}/api/jobs/search`, { method: "POST", headers, body: JSON.stringify({ parameters: ["JobID", "Status", "MinorStatus"], search: [{ parameter: "JobID", operator: "eq", value: jobId }] }) });

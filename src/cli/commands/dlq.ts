@@ -1,5 +1,4 @@
 import { Command, Option } from "commander";
-import { Redis } from "ioredis";
 import { DiracxError } from "../../errors.ts";
 import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeEngine, getEngine } from "../../db/sql/engine.ts";
@@ -9,6 +8,7 @@ import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { Producer } from "../../engine/producer.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
+import { assertBrokerReachable } from "../broker.ts";
 import { confirm, createProgress, formatTable, type OutputStream } from "../ui.ts";
 
 interface FilterOpts {
@@ -81,16 +81,7 @@ async function collect(db: TaskDB, filter: DeadLetterFilter): Promise<DeadLetter
 
 async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
   const url = redisUrlFromEnv();
-  // Fail fast: an operator command should report an unreachable Redis, not wait for it.
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect();
-  } catch (err) {
-    throw new DiracxError(`cannot connect to Redis at ${url} (DIRACX_TASKS_REDIS_URL): ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    probe.disconnect();
-  }
+  await assertBrokerReachable(url);
   const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()) });
   try {
     return await fn(producer);
@@ -111,7 +102,7 @@ export interface CommandIO {
   stderr: OutputStream;
 }
 
-/** `diracx-tasks dlq list|show|resubmit|delete`: the dead-letter queue in TaskDB. */
+/** `diracx-tasks dlq list|show|resubmit|discard|delete`: the dead-letter queue in TaskDB. */
 export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
   const dlq = new Command("dlq").description("Inspect, resubmit and delete dead-lettered tasks (TaskDB)");
 
@@ -204,6 +195,10 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
         } else {
           entries = await collect(db, toFilter(opts, "pending"));
         }
+        if (entries.length === 0) {
+          io.stdout.write("nothing to resubmit: no pending dead-letter entry matches\n");
+          return;
+        }
         await withProducer(async (producer) => {
           const progress = createProgress({ label: "resubmitting", total: entries.length, stream: io.stderr });
           let ok = 0;
@@ -219,8 +214,27 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
           progress.stop();
           for (const reason of refused) io.stderr.write(`not resubmitted: ${reason}\n`);
           if (idText === undefined) io.stdout.write(`resubmitted ${ok} of ${entries.length}\n`);
-          if (refused.length > 0 && idText !== undefined) throw new DiracxError(refused[0]!);
+          if (refused.length > 0) throw new DiracxError(idText !== undefined ? refused[0]! : `${refused.length} of ${entries.length} entries were not resubmitted`);
         });
+      });
+    });
+
+  dlq
+    .command("discard")
+    .description("Give up on entries (kept for the record with status discarded; they can no longer be resubmitted)")
+    .argument("<ids...>", "dead-letter ids")
+    .addOption(dbUrlOption())
+    .action(async (idTexts: string[], opts: DbOpts) => {
+      const ids = idTexts.map(parseId);
+      await withTaskDB(opts, async (db) => {
+        const missed: number[] = [];
+        for (const id of ids) {
+          if (await db.markDiscarded(id)) io.stdout.write(`discarded ${id}\n`);
+          else missed.push(id);
+        }
+        if (missed.length > 0) {
+          throw new DiracxError(`not discarded (no such entry, or already resolved/discarded): ${missed.join(", ")}`);
+        }
       });
     });
 

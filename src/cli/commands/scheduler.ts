@@ -6,6 +6,8 @@ import { TaskDB } from "../../db/sql/task-db.ts";
 import { connectBroker } from "../../engine/connection.ts";
 import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
+import { loadLockObjectTypes } from "../../locks/object-types.ts";
+import { checkTasksConfigSource } from "../../ops/config-check.ts";
 import { logger } from "../../logging.ts";
 import { getRegistry } from "../../registry/index.ts";
 import { loadBrokerStartupHooks } from "../../scheduler/broker-lifecycle.ts";
@@ -20,9 +22,18 @@ export function schedulerCommand(): Command {
     .option("--broker-check-interval <seconds>", "how often to check for a wiped broker", "10")
     .action(async (opts: { redisUrl?: string; brokerCheckInterval: string }) => {
       const registry = await getRegistry();
-      const tasks = periodicTasks(await TaskRegistry.load(registry));
+      await loadLockObjectTypes(registry);
+      const taskRegistry = await TaskRegistry.load(registry);
+      const tasks = periodicTasks(taskRegistry);
       const config = await ConfigSource.fromEnv(registry);
       const tasksConfig = await TasksConfigSource.fromEnv(config);
+      try {
+        checkTasksConfigSource(tasksConfig, taskRegistry);
+      } catch (err) {
+        tasksConfig.close();
+        config.close();
+        throw err;
+      }
       const hooks = await loadBrokerStartupHooks(registry);
       const redis = connectBroker(opts.redisUrl ?? redisUrlFromEnv(), "diracx-tasks:scheduler");
       const hasTaskDB = Boolean(process.env[dbUrlEnvVar(TaskDB.dbName)]);

@@ -1,12 +1,16 @@
 import { Command } from "commander";
 import { isPeriodicTaskClass } from "../../engine/task.ts";
 import { createEngine } from "../../engine/wiring.ts";
+import { tasksListCommand } from "./task-control.ts";
 
 /** `diracx-tasks tasks`: the registered tasks with priority, size and schedule. */
 export function tasksCommand(): Command {
   return new Command("tasks")
     .description("list registered tasks")
     .option("--json", "print a JSON array")
+    // `tasks list --json` is the subcommand's flag, not this one's.
+    .enablePositionalOptions()
+    .addCommand(tasksListCommand())
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
       try {

@@ -22,7 +22,7 @@ export function workerCommand(): Command {
     .option("--concurrency <n>", "tasks run at once", positiveInt, 4)
     .option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, time running tasks get to finish before they are put back", Number, 30)
     .action(async (opts: { size: Size; concurrency: number; shutdownTimeout: number }) => {
-      const engine = await createEngine({ watchConfig: true });
+      const engine = await createEngine({ watchConfig: true, requireConfig: "a worker" });
       const worker = new TaskWorker({
         size: opts.size,
         concurrency: opts.concurrency,
