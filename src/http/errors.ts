@@ -7,6 +7,7 @@ import { JdlSyntaxError } from "../logic/jobs/jdl.ts";
 import { InvalidTaskArgsError } from "../engine/producer.ts";
 import { UnknownTaskError } from "../engine/task-registry.ts";
 import { JobSubmissionError } from "../logic/jobs/submission.ts";
+import { LockDefinitionError } from "../locks/errors.ts";
 
 /** How long a client should wait before retrying after a 503 (DiracX sends 10 s too). */
 export const RETRY_AFTER_SECONDS = 10;
@@ -54,7 +55,7 @@ export function errorResponse(err: unknown): ErrorResponse {
   if (chain.some((e) => e instanceof DBUnavailableError)) {
     return answer(503, (chain.find((e) => e instanceof DBUnavailableError) as Error).message, { "Retry-After": String(RETRY_AFTER_SECONDS) });
   }
-  if (err instanceof JdlSyntaxError || err instanceof InvalidQueryError || err instanceof InvalidTaskArgsError || err instanceof JobSubmissionError) return answer(400, err.message);
+  if (err instanceof JdlSyntaxError || err instanceof InvalidQueryError || err instanceof InvalidTaskArgsError || err instanceof JobSubmissionError || err instanceof LockDefinitionError) return answer(400, err.message);
   if (err instanceof NotFoundError || err instanceof UnknownTaskError) return answer(404, err.message);
   const e = err as { statusCode?: unknown; message?: unknown };
   // Fastify's own client errors (bad JSON, unsupported media type, body too large…).
