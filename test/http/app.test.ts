@@ -159,7 +159,7 @@ describe("HTTP app on core", () => {
 
   test("DIRACX_SERVICE_JOBS_ENABLED=false removes the router; .well-known cannot be disabled; unknown system refused", async () => {
     const off = await he.build({ env: { DIRACX_SERVICE_JOBS_ENABLED: "false", DIRACX_SERVICE_WELL_KNOWN_ENABLED: "false" } });
-    assert.deepEqual(off.routers.map((r) => r.system), [".well-known", "health"]);
+    assert.deepEqual(off.routers.map((r) => r.system), [".well-known", "health", "tasks"]);
     assert.equal((await off.app.inject({ method: "POST", url: "/api/jobs/jdl", payload: [JDL] })).statusCode, 404);
     await assert.rejects(() => he.build({ env: { DIRACX_SERVICE_NOPE_ENABLED: "false" } }), /DIRACX_SERVICE_NOPE_ENABLED: no router 'nope' in diracx.services \(installed: .*jobs/);
     await assert.rejects(() => he.build({ env: { DIRACX_SERVICE_JOBS_ENABLED: "maybe" } }), /DIRACX_SERVICE_JOBS_ENABLED: expected a boolean/);
