@@ -18,6 +18,7 @@ import { verifierFromEnv, type AuthorizedUser, type TokenVerifier } from "./auth
 import { CLIENT_VERSION_HEADER, checkClientVersion, minClientVersion } from "./client-version.ts";
 import { errorResponse, HttpError, HttpSetupError } from "./errors.ts";
 import { isAccessPolicy, type AccessPolicy, type PolicyRequest } from "./policies/policy.ts";
+import { knownProperties, unknownProperties } from "./properties.ts";
 import { isRouter, routerDependencies, type RouteDefinition, type RouterDefinition } from "./router.ts";
 
 export const OPENAPI_PATH = "/api/openapi.json";
@@ -188,6 +189,10 @@ export async function buildApp(opts: AppOptions): Promise<DiracxApp> {
   const knownVo = (vo: string): boolean => !engine.config || vo in (engine.config.current().Registry ?? {});
   const verifier = opts.verifier ?? (needsAuth ? await verifierFromEnv(env, { knownVo }) : undefined);
   const minimum = await minClientVersion(engine.registry);
+  if (engine.config) {
+    const known = await knownProperties(engine.registry);
+    for (const p of unknownProperties(engine.config.current(), known)) log.warn(`unknown DIRAC property in the configuration: ${p} (not core's, nor in a diracx → properties_module)`);
+  }
 
   const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   app.setValidatorCompiler(validatorCompiler);

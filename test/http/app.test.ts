@@ -193,3 +193,15 @@ describe("HTTP app on core", () => {
     }
   });
 });
+
+describe("DIRAC properties", () => {
+  test("an extension's properties_module adds properties; others in the configuration are reported", async () => {
+    const { knownProperties, unknownProperties } = await import("../../src/http/properties.ts");
+    const { ConfigSchema } = await import("../../src/config/schema.ts");
+    const config = ConfigSchema.parse({ Registry: { lhcb: { Groups: { g: { Properties: ["NormalUser", "GubbinsSensei", "Typo"] } } } } });
+    const core = await knownProperties(await loadRegistry({ appRoot: CORE_ROOT }));
+    const gubbins = await knownProperties(await loadRegistry({ appRoot: GUBBINS_ROOT }));
+    assert.deepEqual(unknownProperties(config, core), ["Registry.lhcb.Groups.g.Properties: GubbinsSensei", "Registry.lhcb.Groups.g.Properties: Typo"]);
+    assert.deepEqual(unknownProperties(config, gubbins), ["Registry.lhcb.Groups.g.Properties: Typo"]);
+  });
+});
