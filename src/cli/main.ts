@@ -4,11 +4,13 @@ import { logSettingsProblem } from "../logging.ts";
 import { callCommand } from "./commands/call.ts";
 import { dbCommand } from "./commands/db.ts";
 import { dlqCommand } from "./commands/dlq.ts";
+import { addExtensionCommands } from "./extension-commands.ts";
 import { devCommand } from "./commands/dev.ts";
 import { entrypointsCommand } from "./commands/entrypoints.ts";
 import { locksCommand } from "./commands/locks.ts";
 import { schedulerCommand } from "./commands/scheduler.ts";
 import { schedulesCommand } from "./commands/schedules.ts";
+import { serveCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
 import { submitCommand } from "./commands/submit.ts";
 import { tasksCommand } from "./commands/tasks.ts";
@@ -36,6 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(tasksCommand());
   program.addCommand(statusCommand());
   program.addCommand(devCommand());
+  program.addCommand(serveCommand());
   program.addCommand(showCommand());
   program.addCommand(cancelCommand());
   program.addCommand(retryCommand());
@@ -54,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const program = buildProgram();
   try {
+    await addExtensionCommands(program, argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {

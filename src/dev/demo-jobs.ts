@@ -1,15 +1,12 @@
-import { compressJdl, JobDB } from "../db/sql/job-db.ts";
+import { JobDB } from "../db/sql/job-db.ts";
 import { JobLoggingDB } from "../db/sql/job-logging-db.ts";
 import { withUnitOfWork, type DbRegistry } from "../db/unit-of-work.ts";
-import { JobMinorStatus, JobStatus } from "../logic/jobs/status.ts";
+import { insertJobs } from "../logic/jobs/submission.ts";
 import type { Env } from "../db/sql/base.ts";
 import { demoConfig } from "./demo-config.ts";
 
 /** JobGroup of the jobs `diracx-tasks dev` submits, so they are easy to find (and to tell from real ones). */
 export const DEMO_JOB_GROUP = "diracx-dev-demo";
-
-/** The submission source recorded in the jobs' first logging record. */
-const SUBMIT_SOURCE = "JobManager";
 
 export interface DemoJob {
   vo: string;
@@ -57,45 +54,18 @@ export function demoJobs(count: number): DemoJob[] {
 }
 
 /**
- * Inserts the demo jobs as a submission would leave them — status Received, the JDL stored,
- * a first logging record — in one unit of work (the registry's JobDB / JobLoggingDB, so an
- * extension's subclasses are used), and returns their ids.
+ * Inserts the demo jobs as a submission does (the logic `POST /api/jobs/jdl` uses) — status
+ * Received, the JDL stored, a first logging record — in one unit of work (the registry's
+ * JobDB / JobLoggingDB, so an extension's subclasses are used), and returns their ids.
  */
 export async function insertDemoJobs(jobs: readonly DemoJob[], opts: { registry: DbRegistry; env?: Env; now?: Date }): Promise<number[]> {
   const now = opts.now ?? new Date();
-  return withUnitOfWork({ jobDB: JobDB, jobLoggingDB: JobLoggingDB }, { registry: opts.registry, ...(opts.env ? { env: opts.env } : {}) }, async ({ jobDB, jobLoggingDB }) => {
+  return withUnitOfWork({ jobDB: JobDB, jobLoggingDB: JobLoggingDB }, { registry: opts.registry, ...(opts.env ? { env: opts.env } : {}) }, async (deps) => {
     const ids: number[] = [];
     for (const job of jobs) {
-      const id = await jobDB.createJob(compressJdl(job.jdl));
-      ids.push(id);
+      const [inserted] = await insertJobs([job.jdl], { owner: job.owner, ownerGroup: job.ownerGroup, vo: job.vo }, deps, now);
+      ids.push(inserted!.JobID);
     }
-    await jobDB.updateJobJdls(Object.fromEntries(ids.map((id, i) => [id, compressJdl(jobs[i]!.jdl)])));
-    await jobDB.insertJobAttributes(
-      Object.fromEntries(
-        ids.map((id, i) => {
-          const job = jobs[i]!;
-          return [
-            id,
-            {
-              JobName: job.name,
-              JobType: "User",
-              JobGroup: DEMO_JOB_GROUP,
-              Owner: job.owner,
-              OwnerGroup: job.ownerGroup,
-              VO: job.vo,
-              Status: JobStatus.Received,
-              MinorStatus: JobMinorStatus.JobAccepted,
-              ApplicationStatus: "Unknown",
-              SubmissionTime: now,
-              LastUpdateTime: now,
-            },
-          ];
-        }),
-      ),
-    );
-    await jobLoggingDB.insertRecords(
-      ids.map((jobId) => ({ jobId, status: JobStatus.Received, minorStatus: JobMinorStatus.JobAccepted, applicationStatus: "Unknown", date: now, source: SUBMIT_SOURCE })),
-    );
     return ids;
   });
 }

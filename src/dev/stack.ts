@@ -24,6 +24,10 @@ import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
 import { queueDepth, type DevSnapshot } from "./summary.ts";
 import { DummyJobExecutorMonitorTask, DummyJobExecutorSettings } from "../../tasks/jobs/dummy-executor.ts";
+import { optimizeJobs } from "../../tasks/jobs/optimize-jobs.ts";
+import { AuthSettings } from "../http/auth.ts";
+import { generateSigningKey, mintToken } from "../http/dev-keys.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer, type HttpServer } from "../http/server.ts";
 
 /** The dev stack could not start (the message says which part and why). */
 export class DevStackError extends DiracxError {}
@@ -51,6 +55,9 @@ export interface DevStackOptions {
   appRoot?: string;
   /** Worker shutdown deadline in ms: running tasks get this long before they are put back (default 10 s). */
   shutdownTimeoutMs?: number;
+  /** Port of the HTTP API (default 8000; 0 picks a free one); `false` serves no API. */
+  port?: number | false;
+  host?: string;
   logger?: Logger;
 }
 
@@ -66,6 +73,10 @@ export interface DevStack {
   readonly dummyExecutorTask: string | undefined;
   /** Whether that task is enabled (DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED; `dev` turns it on unless set). */
   readonly dummyExecutorEnabled: boolean;
+  /** The HTTP API's URL, when served. */
+  readonly apiUrl: string | undefined;
+  /** A token for the demo user alice (lhcb, NormalUser) signed by the dev key; undefined when a keystore was set. */
+  readonly demoToken: string | undefined;
   snapshot(): Promise<DevSnapshot>;
   /** Stops the scheduler, drains the workers, closes the databases, stops the Redis child. Idempotent. */
   stop(): Promise<void>;
@@ -186,7 +197,24 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     cleanups.push(() => Promise.all(workers.map((w) => w.close(opts.shutdownTimeoutMs ?? 10_000))).then(() => undefined));
     await Promise.all(workers.map((w) => w.start()));
 
+    // Without a DiracX auth service to issue tokens, dev signs its own (unless a keystore is set).
+    let demoToken: string | undefined;
+    let server: HttpServer | undefined;
+    if (opts.port !== false) {
+      const auth = AuthSettings.envVariables();
+      if (!env[auth.tokenKeystore]?.trim() && !env[auth.tokenJwksUrl]?.trim()) {
+        const key = await generateSigningKey();
+        const issuer = env[auth.tokenIssuer]?.trim() || `http://${opts.host ?? DEFAULT_HOST}:${opts.port ?? DEFAULT_PORT}`;
+        Object.assign(env, { [auth.tokenKeystore]: JSON.stringify(key.jwks), [auth.tokenIssuer]: issuer });
+        demoToken = await mintToken(key, issuer, { vo: "lhcb", dirac_group: "lhcb_user", dirac_properties: ["NormalUser"], preferred_username: "alice" }, { expiresInSeconds: 12 * 3600 });
+      }
+      server = await startHttpServer(engine, { env, host: opts.host ?? DEFAULT_HOST, port: opts.port ?? DEFAULT_PORT, ...(opts.logger ? { logger: opts.logger } : {}) });
+      cleanups.push(() => server!.close());
+    }
+
+    // The same path as POST /api/jobs/jdl: inserted as Received, then handed to the optimiser.
     const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
+    if (demoJobIds.length) await optimizeJobs(demoJobIds);
     log.info({ jobs: demoJobIds }, "demo jobs submitted");
 
     const queues = SIZES.map((size) => [size, producer.queue(size)] as const);
@@ -201,6 +229,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       demoJobIds,
       dummyExecutorTask,
       dummyExecutorEnabled: dummy?.enabled ?? false,
+      apiUrl: server?.url,
+      demoToken,
       async snapshot(): Promise<DevSnapshot> {
         const [depths, all, demo] = await Promise.all([
           Promise.all(queues.map(([size, q]) => queueDepth(size, q))),

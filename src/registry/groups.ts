@@ -25,7 +25,7 @@ export interface GroupInfo {
 }
 
 /** Groups the task system itself reads: documented even before any package declares an entry. */
-export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP, BROKER_STARTUP_GROUP];
+export const FRAMEWORK_GROUPS: readonly string[] = [CORE_GROUP, RESOURCES_GROUP, SQL_DBS_GROUP, OS_DBS_GROUP, LOCK_OBJECT_TYPES_GROUP, BROKER_STARTUP_GROUP, "diracx.services", "diracx.access_policies", "diracx.min_client_version", "diracx.cli", "diracx.cli.hidden"];
 
 export function isTaskGroup(group: string): boolean {
   return group.startsWith(TASK_GROUP_PREFIX) && group.length > TASK_GROUP_PREFIX.length;
@@ -43,8 +43,8 @@ export function isDeclaration(group: string, name: string): boolean {
 const KNOWN: Record<string, GroupInfo> = {
   [CORE_GROUP]: {
     purpose: "Declares which extension a package is and hooks that extend core itself.",
-    keys: "`extension`: the extension's name (a declaration, not a module; core declares `diracx`). `config`: the configuration schema (a zod object schema extending core's).",
-    example: { diracx: { extension: "myvo", config: "./dist/config.js:MyVOConfigSchema" } },
+    keys: "`extension`: the extension's name (a declaration, not a module; core declares `diracx`). `config`: the configuration schema (a zod object schema extending core's). `properties_module`: a module whose string exports are extra DIRAC security properties (unknown properties in the configuration are reported).",
+    example: { diracx: { extension: "myvo", config: "./dist/config.js:MyVOConfigSchema", properties_module: "./dist/properties.js" } },
     notes: [
       "At most one package besides core may declare `extension`; two extensions refuse to start, naming both.",
       "The extension comes first in every group and core last, so reusing a key overrides core.",
@@ -87,21 +87,58 @@ const KNOWN: Record<string, GroupInfo> = {
   },
 };
 
-/**
- * Groups that DiracX's HTTP API or client CLI read. They are listed so that their entries are
- * documented; the task system never loads them.
- */
-const RESERVED: ReadonlyArray<[group: string, consumer: string, purpose: string, keys: string, example: [string, string]]> = [
-  ["diracx.min_client_version", "HTTP API", "The oldest client version the HTTP API accepts.", "The package's name; the value is a version string constant.", ["myvo", "./dist/version.js:MIN_CLIENT_VERSION"]],
-  ["diracx.services", "HTTP API", "HTTP routers mounted by the DiracX API server.", "The service name; mounted under `/api/<name>`.", ["myservice", "./dist/routers/my-service.js:router"]],
-  ["diracx.access_policies", "HTTP API", "Access policies guarding the HTTP routers.", "The policy name.", ["MyPolicy", "./dist/routers/policy.js:MyPolicy"]],
-  ["diracx.cacheable_sources", "HTTP API", "Cached data sources shared by the HTTP API.", "The source name.", ["my_status", "./dist/sources.js:MyStatusSource"]],
-  ["diracx.cli", "client CLI", "Additional command groups of the DiracX client CLI.", "The command name.", ["mycommand", "./dist/cli/my-command.js:command"]],
-  ["diracx.cli.hidden", "client CLI", "Client CLI command groups that are not listed in the help.", "The command name.", ["internal", "./dist/cli/internal.js:command"]],
-];
-for (const [group, consumer, purpose, keys, [name, value]] of RESERVED) {
-  KNOWN[group] = { purpose, keys, example: { [group]: { [name]: value } }, notes: [`Reserved for the ${consumer}; the task system does not read it.`] };
-}
+export const SERVICES_GROUP = "diracx.services";
+export const ACCESS_POLICIES_GROUP = "diracx.access_policies";
+export const MIN_CLIENT_VERSION_GROUP = "diracx.min_client_version";
+export const CLI_GROUP = "diracx.cli";
+export const CLI_HIDDEN_GROUP = "diracx.cli.hidden";
+
+Object.assign(KNOWN, {
+  [SERVICES_GROUP]: {
+    purpose: "HTTP routers that `diracx-tasks serve` (and `dev`) mount: the core `jobs`, `tasks`, `health` and `.well-known`, plus an extension's own.",
+    keys: "The system name: mounted at `/api/<name>` in sorted name order (`.well-known` at the root), the OpenAPI tag, the prefix of every operationId (`<name>_<route>`); `DIRACX_SERVICE_<NAME>_ENABLED=false` disables it.",
+    example: { [SERVICES_GROUP]: { myservice: "./dist/routers/my-service.js:router" } },
+    notes: [
+      "The export is the result of `defineRouter(options, routes)` from `diracx-tasks`; every route of an authenticated router names its access policy or is marked `openAccess`.",
+      "An extension's router with a core router's name replaces it; `.well-known` cannot be disabled.",
+      "An enabled router whose DB URL, settings or configuration is missing refuses to start, naming the router and the variable.",
+    ],
+  },
+  [ACCESS_POLICIES_GROUP]: {
+    purpose: "Access policies guarding the HTTP routes (Rucio-style: allow, deny or undecided).",
+    keys: "The policy name a route asks (`WMSAccessPolicy`, `TasksAccessPolicy`, …); the export is an object with `decide(user, request)`.",
+    example: { [ACCESS_POLICIES_GROUP]: { WMSAccessPolicy: "./dist/policy.js:MyWMSPolicy" } },
+    notes: [
+      "Every implementation of a name is asked, extension first and core last; the first allow or deny wins, undecided (`undefined`) falls through, and nobody deciding is a 403.",
+      "Unlike upstream DiracX, an extension's policy does not replace core's: it handles its special cases and inherits core's rules for the rest.",
+      "A policy that throws answers 500 and is logged; it never allows.",
+    ],
+  },
+  [MIN_CLIENT_VERSION_GROUP]: {
+    purpose: "The oldest DiracX client version the HTTP API accepts (header `DiracX-Client-Version`).",
+    keys: "Core declares `diracx`; an extension declares any other name, which wins. The export is a PEP 440 version string.",
+    example: { [MIN_CLIENT_VERSION_GROUP]: { myvo: "./dist/version.js:MIN_CLIENT_VERSION" } },
+    notes: ["Versions are PEP 440 (`0.0.1a1`), not semver.", "An absent header passes; an older or unparsable one is a 400 with DiracX's message."],
+  },
+  [CLI_GROUP]: {
+    purpose: "Additional `diracx-tasks` subcommands.",
+    keys: "The command name; the export is a function returning a commander `Command` (or the `Command` itself).",
+    example: { [CLI_GROUP]: { mycommand: "./dist/cli/my-command.js:command" } },
+    notes: ["A name equal to a core command replaces it."],
+  },
+  [CLI_HIDDEN_GROUP]: {
+    purpose: "`diracx-tasks` subcommands that work but are not listed in `--help`.",
+    keys: "As `diracx.cli`.",
+    example: { [CLI_HIDDEN_GROUP]: { internal: "./dist/cli/internal.js:command" } },
+    notes: [],
+  },
+  "diracx.cacheable_sources": {
+    purpose: "Cached data sources shared by DiracX's HTTP API.",
+    keys: "The source name.",
+    example: { "diracx.cacheable_sources": { my_status: "./dist/sources.js:MyStatusSource" } },
+    notes: ["Reserved for DiracX's Python API; the task system does not read it."],
+  },
+} satisfies Record<string, GroupInfo>);
 
 const TASKS: GroupInfo = {
   purpose: "Task classes of one category; every `diracx.tasks.<category>` group holds tasks.",

@@ -5,7 +5,12 @@ export type { EntryPoint } from "./entry-point.ts";
 export { parseEntryValue, type EntryValue } from "./entry-value.ts";
 export { EntryPointError, RegistryError, type EntryLocation } from "./errors.ts";
 export {
+  ACCESS_POLICIES_GROUP,
+  CLI_GROUP,
+  CLI_HIDDEN_GROUP,
   CORE_GROUP,
+  MIN_CLIENT_VERSION_GROUP,
+  SERVICES_GROUP,
   LOCK_OBJECT_TYPES_GROUP,
   OS_DBS_GROUP,
   RESOURCES_GROUP,

@@ -1,5 +1,6 @@
 // A stand-in for pilots and the matcher, so a development installation sees jobs finish:
-// the monitor picks up Received jobs and one executor per job walks it to Done.
+// the monitor takes Waiting jobs out of their task queues, as a pilot's matcher would (the
+// optimiser put them there), and one executor per job walks it Matched → Running → Done.
 import { z } from "zod";
 import {
   type ContextOf,
@@ -31,7 +32,7 @@ export class DummyJobExecutorSettings extends defineSettings(
 /** Jobs moved per monitor run; the rest wait for the next run. */
 export const MONITOR_BATCH = 1000;
 
-/** Walks one job Matched → Running → Done, as a pilot running it would report. */
+/** Walks one matched job Running → Done, as a pilot running it would report. */
 export class DummyJobExecutorTask extends defineTask({
   args: z.object({ jobId: z.number().int().positive() }),
   dependencies: JOB_STATUS_DEPS,
@@ -49,12 +50,10 @@ export class DummyJobExecutorTask extends defineTask({
     const { rows } = await deps.jobDB.search({ parameters: ["Status"], search: [{ parameter: "JobID", operator: "eq", value: jobId }] });
     const status = rows[0]?.Status;
     // Idempotent: a re-run after the job finished (or was killed meanwhile) does nothing.
-    if (status !== JobStatus.Waiting && status !== JobStatus.Matched && status !== JobStatus.Running) {
+    if (status !== JobStatus.Matched && status !== JobStatus.Running) {
       ctx.logger.info({ jobId, status: status ?? "(no such job)" }, "dummy executor: job is not waiting to run; nothing to do");
       return null;
     }
-    // Matching takes a job out of its task queue.
-    await removeJobsFromTaskQueue([jobId], deps.config, deps.taskQueueDB);
     const t = Date.now();
     const step = (status: JobStatus, offsetMs: number) => ({
       time: new Date(t + offsetMs),
@@ -63,7 +62,7 @@ export class DummyJobExecutorTask extends defineTask({
       source: SOURCES.dummyExecutor,
     });
     const res = await setJobStatuses(
-      { [jobId]: [step(JobStatus.Matched, 0), step(JobStatus.Running, 1000), step(JobStatus.Done, 5000)] },
+      { [jobId]: [step(JobStatus.Running, 0), step(JobStatus.Done, 4000)] },
       deps,
     );
     if (res.failed[jobId]) throw new Error(`dummy executor: job ${jobId}: ${res.failed[jobId].detail}`);
@@ -72,9 +71,10 @@ export class DummyJobExecutorTask extends defineTask({
 }
 
 /**
- * Moves Received jobs to Waiting and spawns one executor per job. Off unless
- * `DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED` is true; the switch and the interval are read
- * when the scheduler asks (not when the module is imported, as upstream did).
+ * Matches Waiting jobs from the task queues — marks them Matched and takes them out of their
+ * queue — and spawns one executor per job. Off unless `DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED`
+ * is true; the switch and the interval are read when the scheduler asks (not when the module
+ * is imported, as upstream did).
  */
 export class DummyJobExecutorMonitorTask extends definePeriodicTask({
   dependencies: { units: unitsOfWork(JOB_STATUS_DEPS) },
@@ -83,26 +83,26 @@ export class DummyJobExecutorMonitorTask extends definePeriodicTask({
 }) {
   async execute(ctx: ContextOf<typeof DummyJobExecutorMonitorTask>): Promise<number> {
     const { units } = depsOf(DummyJobExecutorMonitorTask, ctx);
-    // Committed before the executors are spawned, so none of them can find its job still Received.
-    const moved = await units.run(async (deps) => {
-      const { rows } = await deps.jobDB.search({
-        parameters: ["JobID"],
-        search: [{ parameter: "Status", operator: "eq", value: JobStatus.Received }],
-        sorts: [{ parameter: "JobID", direction: "asc" }],
-        perPage: MONITOR_BATCH,
-      });
-      const ids = rows.map((r) => r.JobID!).filter((id) => id !== undefined);
+    // Committed before the executors are spawned, so none of them can find its job still Waiting.
+    const matched = await units.run(async (deps) => {
+      const queued = await deps.taskQueueDB.queuedJobs(MONITOR_BATCH);
+      const ids = queued.map((q) => q.JobId);
       if (ids.length === 0) return [];
+      const { rows } = await deps.jobDB.search({ parameters: ["JobID"], search: [{ parameter: "JobID", operator: "in", values: ids }, { parameter: "Status", operator: "eq", value: JobStatus.Waiting }] });
+      const waiting = rows.map((r) => r.JobID!);
+      // Matching takes a job out of its task queue (and recalculates the shares of emptied queues).
+      await removeJobsFromTaskQueue(ids, deps.config, deps.taskQueueDB);
+      if (waiting.length === 0) return [];
       const now = new Date();
       const res = await setJobStatuses(
-        Object.fromEntries(ids.map((id) => [id, [{ time: now, status: JobStatus.Waiting, minorStatus: JobMinorStatus.DummyExecutor, source: SOURCES.dummyExecutor }]])),
+        Object.fromEntries(waiting.map((id) => [id, [{ time: now, status: JobStatus.Matched, minorStatus: JobMinorStatus.DummyExecutor, source: SOURCES.dummyExecutor }]])),
         deps,
       );
-      return ids.filter((id) => res.success[id]?.Status === JobStatus.Waiting);
+      return waiting.filter((id) => res.success[id]?.Status === JobStatus.Matched);
     });
-    for (const jobId of moved) await ctx.schedule(new DummyJobExecutorTask({ jobId }));
-    if (moved.length) ctx.logger.info({ jobs: moved.length }, "dummy executor: jobs handed to executors");
-    return moved.length;
+    for (const jobId of matched) await ctx.schedule(new DummyJobExecutorTask({ jobId }));
+    if (matched.length) ctx.logger.info({ jobs: matched.length }, "dummy executor: jobs matched and handed to executors");
+    return matched.length;
   }
 }
 

@@ -31,7 +31,7 @@ export async function findInFlightJobs(registry: DbRegistry, env: NodeJS.Process
     };
     return {
       toOptimize: await select([JobStatus.Received, JobStatus.Checking]),
-      toExecute: dummyEnabled ? await select([JobStatus.Waiting, JobStatus.Matched, JobStatus.Running], JobMinorStatus.DummyExecutor) : [],
+      toExecute: dummyEnabled ? await select([JobStatus.Matched, JobStatus.Running], JobMinorStatus.DummyExecutor) : [],
     };
   });
 }

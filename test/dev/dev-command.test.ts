@@ -26,7 +26,8 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 function runDev(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { proc: ChildProcess; lines: string[]; stderr: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
-  const proc = spawn(process.execPath, [bin, "dev", ...args], { cwd: root, env: { ...cleanEnv(), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+  // Any free port for the API: tests run side by side.
+  const proc = spawn(process.execPath, [bin, "dev", "--port", "0", ...args], { cwd: root, env: { ...cleanEnv(), ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(proc);
   const lines: string[] = [];
   let err = "";

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { getRegistry } from "../../registry/index.ts";
 import { Command, InvalidArgumentError } from "commander";
+import { DEFAULT_PORT } from "../../http/server.ts";
+import { portNumber } from "./serve.ts";
 import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
 import { logger } from "../../logging.ts";
@@ -24,6 +26,7 @@ interface DevOptions {
   untilDone?: boolean;
   timeout: number;
   jobs: number;
+  port: number;
 }
 
 /**
@@ -38,11 +41,12 @@ export function devCommand(): Command {
     .option("--until-done", "exit 0 once every demo job is Done (non-zero after --timeout): a one-line smoke test")
     .option("--timeout <seconds>", "with --until-done: give up after this long", positiveNumber, 90)
     .option("--jobs <n>", "demo jobs to submit", nonNegativeInt, 6)
+    .option("--port <port>", "port of the HTTP API (0: any free port)", portNumber, DEFAULT_PORT)
     .action(async (opts: DevOptions) => {
       // Task logs would tear the live summary apart; DIRACX_LOG_LEVEL=info brings them back (on stderr).
       if (!process.env.DIRACX_LOG_LEVEL) logger.level = "warn";
       const started = Date.now();
-      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs });
+      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs, port: opts.port });
       const out = process.stdout;
       const ext = (await getRegistry()).activeExtension;
       out.write(`dev: extension ${ext.name} ${ext.version}${ext.package !== "diracx-tasks" ? ` (package ${ext.package})` : " (core only, no extension installed)"}\n`);
@@ -51,6 +55,10 @@ export function devCommand(): Command {
         `dev: redis ${stack.redisUrl}${stack.redisPid !== undefined ? ` (redis-server pid ${stack.redisPid})` : ""}, data in ${where}, ` +
           `${stack.demoJobIds.length} demo jobs submitted; ${opts.untilDone ? "waiting for them to be Done" : "Ctrl-C to stop"}\n`,
       );
+      if (stack.apiUrl) {
+        out.write(`dev: API on ${stack.apiUrl} (docs ${stack.apiUrl}/api/docs)\n`);
+        if (stack.demoToken) out.write(`dev: token for demo user alice (lhcb_user): export TOKEN=${stack.demoToken}\n`);
+      }
       if (stack.demoJobIds.length > 0 && !(stack.dummyExecutorTask && stack.dummyExecutorEnabled)) {
         out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${dummyEnv("enabled")})` : "not registered"}, so the demo jobs will not move\n`);
       }

@@ -237,6 +237,19 @@ export class TaskQueueDB extends BaseSQLDB<TaskQueueDBSchema> {
     return Object.fromEntries(rows.map((r) => [r.TQId, Number(r.p)]));
   }
 
+  /** Up to `limit` queued jobs, highest queue priority first, then oldest job: what a matcher would pick. */
+  async queuedJobs(limit: number): Promise<{ JobId: number; TQId: number }[]> {
+    return this.db
+      .selectFrom("tq_Jobs as j")
+      .innerJoin("tq_TaskQueues as t", "t.TQId", "j.TQId")
+      .select(["j.JobId", "j.TQId"])
+      .where("t.Enabled", "=", true as never)
+      .orderBy("t.Priority", "desc")
+      .orderBy("j.JobId", "asc")
+      .limit(limit)
+      .execute();
+  }
+
   /** Removes jobs from whatever queue holds them; returns how many were queued. */
   async removeJobs(jobIds: readonly number[]): Promise<number> {
     if (jobIds.length === 0) return 0;

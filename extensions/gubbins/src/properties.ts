@@ -1,0 +1,2 @@
+// Gubbins' own DIRAC security property (`diracx` → `properties_module`).
+export const GUBBINS_SENSEI = "GubbinsSensei";

@@ -1,0 +1,37 @@
+import { Command, InvalidArgumentError } from "commander";
+import { createEngine } from "../../engine/wiring.ts";
+import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from "../../http/server.ts";
+import { logger } from "../../logging.ts";
+
+export function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number (0-65535), got '${v}'`);
+  return n;
+}
+
+/** `diracx-tasks serve`: the HTTP API (routers of `diracx.services`) until SIGTERM/SIGINT. */
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("serve the HTTP API (DiracX routers that start background work, the operator API, health)")
+    .option("--host <host>", "address to listen on", DEFAULT_HOST)
+    .option("--port <port>", "port to listen on", portNumber, DEFAULT_PORT)
+    .action(async (opts: { host: string; port: number }) => {
+      const engine = await createEngine({ watchConfig: true });
+      let server;
+      try {
+        server = await startHttpServer(engine, { host: opts.host, port: opts.port });
+      } catch (err) {
+        await engine.close();
+        throw err;
+      }
+      logger.info({ url: server.url, routers: server.routers.map((r) => r.system) }, "serving");
+      process.stderr.write(`diracx-tasks serve: listening on ${server.url} (docs: ${server.url}/api/docs)\n`);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+        process.once("SIGINT", () => resolve("SIGINT"));
+      });
+      logger.info({ signal }, "stopping the HTTP API");
+      await server.close();
+      await engine.close();
+    });
+}
