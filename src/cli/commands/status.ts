@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { bullmqPriority, PRIORITIES, SIZES, type Priority, type Size } from "../../engine/priorities.ts";
-import { createEngine } from "../../engine/wiring.ts";
+import { createEngine, type Engine } from "../../engine/wiring.ts";
 import { deadLetterSummary } from "../../engine/dead-letter.ts";
 
 export interface QueueStatus {
@@ -13,6 +13,28 @@ export interface QueueStatus {
   workers: number;
 }
 
+/** Depth per size × priority, delayed, running, failed, workers: what `status` and the dashboard show. */
+export async function queueStatus(engine: Pick<Engine, "producer">): Promise<QueueStatus[]> {
+  const out: QueueStatus[] = [];
+  for (const size of SIZES) {
+    const q = engine.producer.queue(size);
+    const levels = PRIORITIES.map((p) => bullmqPriority(p) ?? 0);
+    const perPriority = await q.getCountsPerPriority(levels);
+    const counts = await q.getJobCounts("delayed", "active", "failed", "completed");
+    const waiting = Object.fromEntries(PRIORITIES.map((p) => [p, perPriority[String(bullmqPriority(p) ?? 0)] ?? 0])) as Record<Priority, number>;
+    out.push({
+      size,
+      waiting,
+      delayed: counts.delayed ?? 0,
+      running: counts.active ?? 0,
+      failed: counts.failed ?? 0,
+      completed: counts.completed ?? 0,
+      workers: await q.getWorkersCount(),
+    });
+  }
+  return out;
+}
+
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
 export function statusCommand(): Command {
   return new Command("status")
@@ -21,23 +43,7 @@ export function statusCommand(): Command {
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
       try {
-        const out: QueueStatus[] = [];
-        for (const size of SIZES) {
-          const q = engine.producer.queue(size);
-          const levels = PRIORITIES.map((p) => bullmqPriority(p) ?? 0);
-          const perPriority = await q.getCountsPerPriority(levels);
-          const counts = await q.getJobCounts("delayed", "active", "failed", "completed");
-          const waiting = Object.fromEntries(PRIORITIES.map((p) => [p, perPriority[String(bullmqPriority(p) ?? 0)] ?? 0])) as Record<Priority, number>;
-          out.push({
-            size,
-            waiting,
-            delayed: counts.delayed ?? 0,
-            running: counts.active ?? 0,
-            failed: counts.failed ?? 0,
-            completed: counts.completed ?? 0,
-            workers: await q.getWorkersCount(),
-          });
-        }
+        const out = await queueStatus(engine);
         // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
         const dl = await deadLetterSummary(engine.redis);
         if (opts.json) {
