@@ -90,6 +90,8 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
     },
     // HSTS belongs to the TLS-terminating proxy, not to a server that may be reached over plain HTTP in dev.
     strictTransportSecurity: false,
+    // "no-referrer" would make Chromium send `Origin: null` on our own form posts, which the origin check refuses.
+    referrerPolicy: { policy: "same-origin" },
   });
   await app.register(cookie, { secret });
   await app.register(formbody);

@@ -26,12 +26,14 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     server = await startHttpServer(he.engine, { env: he.env, port: 0 });
     taskDB = new TaskDB(getEngine(he.dbUrl));
     const now = Date.now();
+    // A registered task whose schema takes these arguments, so a resubmission is accepted by the producer.
+    const taskName = he.engine.tasks.entries().find(([, c]) => c.args.safeParse({ vo: "lhcb" }).success)![0];
     for (const [vo, n] of [["lhcb", 3], ["gridpp", 2]] as const) {
       for (let i = 0; i < n; i++) {
         await taskDB.insertDeadLetter({
           taskId: `dead-${vo}-${i}`,
-          taskName: "lollygag:SyncOwners",
-          args: { vo, n: i },
+          taskName,
+          args: { vo },
           labels: { vo },
           vo,
           firstSubmittedAt: new Date(now - 3_600_000),
@@ -122,7 +124,8 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     const row = page.locator("tr[data-dead-letter]").first();
     const id = Number(await row.getAttribute("data-dead-letter"));
     await row.getByRole("button", { name: "Resubmit" }).click();
-    await page.waitForSelector(".flash.ok");
+    await page.waitForSelector(".flash", { timeout: 5000 }).catch(async () => assert.fail(`no flash: ${page.url()} ${await page.locator("main").textContent()}`));
+    assert.equal(await page.locator(".flash").getAttribute("class"), "flash ok", (await page.locator(".flash").textContent()) ?? "");
     const status = page.locator(`tr[data-dead-letter="${id}"] td.status`);
     assert.match((await status.textContent()) ?? "", /^resubmitted as /);
     const entry = await taskDB.get(id);
@@ -145,7 +148,8 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     const before = Number(await cell.textContent());
     const q = he.engine.producer.queue(cls[1].size);
     await q.add("probe", { probe: true }, { priority: cls[1].priority === "realtime" ? undefined : cls[1].priority === "normal" ? 1 : 2 } as never);
-    await page.waitForFunction(`Number(document.querySelector('td[data-live="${key}"]').textContent) > ${before}`);
+    type Doc = { document: { querySelector(s: string): { textContent: string } | null } };
+    await page.waitForFunction(([sel, n]) => Number((globalThis as unknown as Doc).document.querySelector(sel)?.textContent) > n, [`td[data-live="${key}"]`, before] as [string, number]);
     assert.equal(await page.evaluate("document.documentElement.dataset.live"), "sse");
     await ctx.close();
   });
