@@ -72,6 +72,10 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
   const live = new LiveSnapshot(() => takeSnapshot(engine, taskDB), log);
   const streams = new Set<FastifyReply>();
 
+  // Pages are not API: keep them out of the OpenAPI document.
+  app.addHook("onRoute", (route) => {
+    route.schema = { ...route.schema, hide: true };
+  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,
