@@ -27,6 +27,8 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if ! command -v postgres >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+# The dashboard's browser tests drive Debian's Chromium (playwright-core downloads no browser).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then
   echo "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -20,6 +20,8 @@ import { errorResponse, HttpError, HttpSetupError } from "./errors.ts";
 import { isAccessPolicy, type AccessPolicy, type PolicyRequest } from "./policies/policy.ts";
 import { knownProperties, unknownProperties } from "./properties.ts";
 import { isRouter, routerDependencies, type RouteDefinition, type RouterDefinition } from "./router.ts";
+import { DASHBOARD_PATH, dashboardPlugin } from "../dashboard/plugin.ts";
+import { TASKS_POLICY } from "./policies/tasks.ts";
 
 export const OPENAPI_PATH = "/api/openapi.json";
 export const DOCS_PATH = "/api/docs";
@@ -228,6 +230,9 @@ export async function buildApp(opts: AppOptions): Promise<DiracxApp> {
       registerRoute(app, m, r, { engine, verifier, policies, log, crash: settings.crashOnMissedAccessPolicy, onMissedPolicy: opts.onMissedPolicy });
     }
   }
+  // The dashboard asks the operator API's policy for every page and action.
+  const tasksPolicy = policies.get(TASKS_POLICY) ?? (await loadPolicies(engine, [TASKS_POLICY])).get(TASKS_POLICY)!;
+  if (verifier && tasksPolicy.length) await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, engine, verifier, policy: tasksPolicy, env, log });
   await app.ready();
   return { app, routers, routes };
 }

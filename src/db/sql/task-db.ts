@@ -39,8 +39,34 @@ export interface DeadLetterTasksTable {
   resubmitted_task_id: string | null;
 }
 
+export interface OperatorActionsTable {
+  id: Generated<string>;
+  at: Generated<Date>;
+  sub: string;
+  username: string;
+  dirac_group: string;
+  vo: string;
+  action: string;
+  target: string;
+  detail: ColumnType<Record<string, JsonValue>, string, string>;
+}
+
 export interface TaskDBSchema {
   dlq_tasks: DeadLetterTasksTable;
+  operator_actions: OperatorActionsTable;
+}
+
+/** One operator action (dashboard or API), from the token's identity. */
+export interface OperatorAction {
+  id: number;
+  at: Date;
+  sub: string;
+  username: string;
+  diracGroup: string;
+  vo: string;
+  action: string;
+  target: string;
+  detail: Record<string, JsonValue>;
 }
 
 export interface DeadLetter {
@@ -82,6 +108,8 @@ export interface DeadLetterFilter {
   olderThan?: Date;
   /** Only entries created at or after this instant. */
   newerThan?: Date;
+  /** Only entries whose arguments contain this JSON (jsonb containment, e.g. `{"job_id": 12}`). */
+  argsContain?: JsonValue;
 }
 
 const migrations: Migration[] = [
@@ -114,6 +142,31 @@ const migrations: Migration[] = [
         CREATE INDEX "dlq_tasks_task_name" ON "dlq_tasks" ("task_name");
         CREATE INDEX "dlq_tasks_task_id" ON "dlq_tasks" ("task_id");
         CREATE INDEX "dlq_tasks_resubmitted_task_id" ON "dlq_tasks" ("resubmitted_task_id");
+      `,
+      );
+    },
+  },
+  {
+    version: 2,
+    name: "create operator audit log",
+    async up(db: Kysely<unknown>) {
+      await runScript(
+        db,
+        `
+        CREATE TABLE "operator_actions" (
+          "id" bigserial PRIMARY KEY,
+          "at" timestamptz NOT NULL DEFAULT now(),
+          "sub" varchar(255) NOT NULL,
+          "username" varchar(255) NOT NULL,
+          "dirac_group" varchar(255) NOT NULL,
+          "vo" varchar(64) NOT NULL,
+          "action" varchar(64) NOT NULL,
+          "target" varchar(512) NOT NULL,
+          "detail" jsonb NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX "operator_actions_at" ON "operator_actions" ("at");
+        CREATE INDEX "operator_actions_vo" ON "operator_actions" ("vo", "at");
+        CREATE INDEX "dlq_tasks_vo_status" ON "dlq_tasks" ("vo", "status", "created_at");
       `,
       );
     },
@@ -196,6 +249,7 @@ export class TaskDB extends BaseSQLDB<TaskDBSchema> {
     }
     if (filter.olderThan) q = q.where("created_at", "<", filter.olderThan);
     if (filter.newerThan) q = q.where("created_at", ">=", filter.newerThan);
+    if (filter.argsContain !== undefined) q = q.where(sql<boolean>`"args" @> ${JSON.stringify(filter.argsContain)}::jsonb`);
     return q;
   }
 
@@ -209,6 +263,33 @@ export class TaskDB extends BaseSQLDB<TaskDBSchema> {
       .offset(page.offset ?? 0)
       .execute();
     return rows.map((r) => toDeadLetter(r as Row));
+  }
+
+  /** Entries matching the filter per VO (`""` for entries without one). */
+  async countByVo(filter: DeadLetterFilter = {}): Promise<Record<string, number>> {
+    const rows = await this.filtered(filter)
+      .select((eb) => ["vo", eb.fn.countAll<number>().as("n")])
+      .groupBy("vo")
+      .execute();
+    return Object.fromEntries(rows.map((r) => [(r as { vo: string | null }).vo ?? "", Number((r as { n: number }).n)]));
+  }
+
+  /** Records who did what; the audit trail of operator actions. */
+  async recordAction(a: Omit<OperatorAction, "id" | "at">): Promise<number> {
+    const r = await this.db
+      .insertInto("operator_actions")
+      .values({ sub: a.sub, username: a.username, dirac_group: a.diracGroup, vo: a.vo, action: a.action, target: a.target, detail: JSON.stringify(a.detail) })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  /** Operator actions, newest first; with `vo`, only those of operators of that VO. */
+  async listActions(opts: { vo?: string; limit?: number; offset?: number } = {}): Promise<OperatorAction[]> {
+    let q = this.db.selectFrom("operator_actions").selectAll();
+    if (opts.vo !== undefined) q = q.where("vo", "=", opts.vo);
+    const rows = await q.orderBy("at", "desc").orderBy("id", "desc").limit(opts.limit ?? 100).offset(opts.offset ?? 0).execute();
+    return rows.map((r) => ({ id: Number(r.id), at: r.at, sub: r.sub, username: r.username, diracGroup: r.dirac_group, vo: r.vo, action: r.action, target: r.target, detail: r.detail }));
   }
 
   async count(filter: DeadLetterFilter = {}): Promise<number> {

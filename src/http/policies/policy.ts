@@ -27,3 +27,13 @@ export function isAccessPolicy(value: unknown): value is AccessPolicy {
 export function hasProperty(user: AuthorizedUser, ...properties: readonly string[]): boolean {
   return properties.some((p) => user.properties.includes(p));
 }
+
+/** Asks a policy's implementations in order: the first decision wins, nobody deciding is a deny. */
+export async function policyAllows(chain: readonly AccessPolicy[], user: AuthorizedUser, request: PolicyRequest): Promise<boolean> {
+  for (const impl of chain) {
+    const decision = await impl.decide(user, request);
+    if (decision === "allow") return true;
+    if (decision === "deny") return false;
+  }
+  return false;
+}

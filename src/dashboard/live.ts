@@ -1,0 +1,164 @@
+// One snapshot of the system per server, refreshed about once a second while someone watches,
+// shared by every open page (server-sent events) and by the polling fallback: ten open tabs
+// cost the broker what one does.
+import { queueStatuses, type QueueStatus } from "../ops/queue-status.ts";
+import { outboxSize } from "../engine/dead-letter.ts";
+import { SIZES, type Size } from "../engine/priorities.ts";
+import type { Engine } from "../engine/wiring.ts";
+import type { TaskDB } from "../db/sql/task-db.ts";
+import type { Logger } from "../logging.ts";
+import { BROKER_EPOCH_KEY } from "../redis-keys.ts";
+
+export const THROUGHPUT_MINUTES = 60;
+
+export interface Snapshot {
+  at: number;
+  queues: QueueStatus[];
+  /** Enqueue time of the oldest waiting task per size (ms since epoch), null when none waits. */
+  oldestWaitingAt: Record<Size, number | null>;
+  /** Pending dead letters per VO ("" for none); null without TaskDB. */
+  deadLettersByVo: Record<string, number> | null;
+  outbox: number;
+  /** The broker epoch; a new value means the broker was wiped and re-seeded. */
+  epoch: string | null;
+  /** Tasks finished per minute over the last hour, oldest minute first. */
+  completedPerMinute: number[];
+  failedPerMinute: number[];
+}
+
+async function perMinute(engine: Engine, state: "completed" | "failed", now: number): Promise<number[]> {
+  const start = now - THROUGHPUT_MINUTES * 60_000;
+  const pipe = engine.redis.pipeline();
+  for (const size of SIZES) {
+    // BullMQ scores its finished sets by finish time; the key comes from BullMQ's own key map.
+    const key = engine.producer.queue(size).keys[state]!;
+    for (let m = 0; m < THROUGHPUT_MINUTES; m++) pipe.zcount(key, start + m * 60_000, start + (m + 1) * 60_000 - 1);
+  }
+  const res = (await pipe.exec()) ?? [];
+  const out = new Array<number>(THROUGHPUT_MINUTES).fill(0);
+  res.forEach(([, n], i) => (out[i % THROUGHPUT_MINUTES]! += Number(n ?? 0)));
+  return out;
+}
+
+async function oldestWaiting(engine: Engine, size: Size): Promise<number | null> {
+  const q = engine.producer.queue(size);
+  const jobs = [...(await q.getJobs(["wait"], 0, 0, true)), ...(await q.getJobs(["prioritized"], 0, 0, true))];
+  const times = jobs.filter(Boolean).map((j) => j.timestamp);
+  return times.length ? Math.min(...times) : null;
+}
+
+export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): Promise<Snapshot> {
+  const now = Date.now();
+  const [queues, oldest, byVo, outbox, epoch, completed, failed] = await Promise.all([
+    queueStatuses(engine.producer),
+    Promise.all(SIZES.map((s) => oldestWaiting(engine, s))),
+    taskDB ? taskDB.countByVo({ status: "pending" }) : Promise.resolve(null),
+    outboxSize(engine.redis),
+    engine.redis.get(BROKER_EPOCH_KEY),
+    perMinute(engine, "completed", now),
+    perMinute(engine, "failed", now),
+  ]);
+  return {
+    at: now,
+    queues,
+    oldestWaitingAt: Object.fromEntries(SIZES.map((s, i) => [s, oldest[i] ?? null])) as Record<Size, number | null>,
+    deadLettersByVo: byVo,
+    outbox,
+    epoch,
+    completedPerMinute: completed,
+    failedPerMinute: failed,
+  };
+}
+
+/** Pending dead letters a viewer may see: all of them, or their VO's. */
+export function visibleDeadLetters(s: Snapshot, vo: string | undefined): number | null {
+  if (!s.deadLettersByVo) return null;
+  if (vo === undefined) return Object.values(s.deadLettersByVo).reduce((a, b) => a + b, 0);
+  return s.deadLettersByVo[vo] ?? 0;
+}
+
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor(s / 3600) % 24).padStart(2, "0")}h`;
+}
+
+/** The values the page's `data-live` elements show, for one viewer. */
+export function liveValues(s: Snapshot, vo: string | undefined): Record<string, string> {
+  const out: Record<string, string> = { at: new Date(s.at).toISOString() };
+  for (const q of s.queues) {
+    for (const [p, n] of Object.entries(q.waiting)) out[`${q.size}.${p}`] = String(n);
+    out[`${q.size}.delayed`] = String(q.delayed);
+    out[`${q.size}.running`] = String(q.running);
+    out[`${q.size}.failed`] = String(q.failed);
+    out[`${q.size}.workers`] = String(q.workers);
+    const oldest = s.oldestWaitingAt[q.size];
+    out[`${q.size}.oldest`] = oldest === null ? "-" : ageText(s.at - oldest);
+  }
+  const dl = visibleDeadLetters(s, vo);
+  out["dlq.pending"] = dl === null ? "-" : String(dl);
+  out["dlq.outbox"] = String(s.outbox);
+  out.epoch = s.epoch ?? "none (broker not seeded yet)";
+  out["throughput.hour"] = String(s.completedPerMinute.reduce((a, b) => a + b, 0));
+  return out;
+}
+
+type Listener = (s: Snapshot) => void;
+
+export class LiveSnapshot {
+  private latest: Snapshot | undefined;
+  private inFlight: Promise<Snapshot> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<Listener>();
+
+  constructor(
+    private readonly take: () => Promise<Snapshot>,
+    private readonly log: Logger,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  /** A snapshot at most `intervalMs` old; concurrent callers share one computation. */
+  async current(): Promise<Snapshot> {
+    if (this.latest && Date.now() - this.latest.at < this.intervalMs) return this.latest;
+    this.inFlight ??= this.take().then(
+      (s) => {
+        this.latest = s;
+        this.inFlight = undefined;
+        return s;
+      },
+      (err: unknown) => {
+        this.inFlight = undefined;
+        throw err;
+      },
+    );
+    return this.inFlight;
+  }
+
+  subscribe(fn: Listener): () => void {
+    this.listeners.add(fn);
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.tick(), this.intervalMs);
+      this.timer.unref();
+    }
+    return () => {
+      this.listeners.delete(fn);
+      if (this.listeners.size === 0) this.stop();
+    };
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const s = await this.current();
+      for (const fn of this.listeners) fn(s);
+    } catch (err) {
+      this.log.warn({ err }, "dashboard snapshot failed");
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
