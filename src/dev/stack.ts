@@ -18,6 +18,8 @@ import { envSuffix } from "../settings.ts";
 import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
+import { brokerReadiness, healthPortFrom, startHealthServer } from "../observability/health.ts";
+import { exportQueueGauges } from "../observability/queue-gauges.ts";
 import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
@@ -51,6 +53,8 @@ export interface DevStackOptions {
   /** Worker shutdown deadline in ms: running tasks get this long before they are put back (default 10 s). */
   shutdownTimeoutMs?: number;
   logger?: Logger;
+  /** Port of the /healthz, /readyz and /metrics listener (default: DIRACX_TASKS_HEALTH_PORT; none when unset). */
+  healthPort?: number;
 }
 
 export interface DevStack {
@@ -168,6 +172,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
+    let reconciled = false;
+    scheduler.on("reconciled", () => (reconciled = true));
     await scheduler.start();
     cleanups.push(() => scheduler.stop());
 
@@ -183,6 +189,18 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     // Closed together: each gets the deadline to finish its running tasks.
     cleanups.push(() => Promise.all(workers.map((w) => w.close(opts.shutdownTimeoutMs ?? 10_000))).then(() => undefined));
     await Promise.all(workers.map((w) => w.start()));
+
+    const health = healthPortFrom(opts.healthPort, env);
+    if (health) {
+      const stopGauges = exportQueueGauges({ redis: engine.redis, countDeadLetters: (status) => TaskDB.fromEnv<TaskDB>(env).count({ status }) });
+      cleanups.push(stopGauges);
+      const ready = (): string | undefined =>
+        brokerReadiness(engine.redis) ??
+        (reconciled ? undefined : "schedules not reconciled yet") ??
+        (workers.every((w) => w.ready) ? undefined : "a worker is not taking work");
+      const server = await startHealthServer({ ...health, ready });
+      cleanups.push(() => server.close());
+    }
 
     const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
     log.info({ jobs: demoJobIds }, "demo jobs submitted");

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
+import { parsePort } from "../../observability/health.ts";
 import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
 import { logger } from "../../logging.ts";
@@ -37,11 +38,12 @@ export function devCommand(): Command {
     .option("--until-done", "exit 0 once every demo job is Done (non-zero after --timeout): a one-line smoke test")
     .option("--timeout <seconds>", "with --until-done: give up after this long", positiveNumber, 90)
     .option("--jobs <n>", "demo jobs to submit", nonNegativeInt, 6)
-    .action(async (opts: DevOptions) => {
+    .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT)", parsePort)
+    .action(async (opts: DevOptions & { healthPort?: number }) => {
       // Task logs would tear the live summary apart; DIRACX_LOG_LEVEL=info brings them back (on stderr).
       if (!process.env.DIRACX_LOG_LEVEL) logger.level = "warn";
       const started = Date.now();
-      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs });
+      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs, ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}) });
       const out = process.stdout;
       const where = path.relative(process.cwd(), stack.dataDir) || ".";
       out.write(

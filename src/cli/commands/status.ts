@@ -1,17 +1,10 @@
 import { Command } from "commander";
-import { bullmqPriority, PRIORITIES, SIZES, type Priority, type Size } from "../../engine/priorities.ts";
+import { PRIORITIES } from "../../engine/priorities.ts";
+import { allQueueStatus } from "../../observability/queue-status.ts";
 import { createEngine } from "../../engine/wiring.ts";
 import { deadLetterSummary } from "../../engine/dead-letter.ts";
 
-export interface QueueStatus {
-  size: Size;
-  waiting: Record<Priority, number>;
-  delayed: number;
-  running: number;
-  failed: number;
-  completed: number;
-  workers: number;
-}
+export type { QueueStatus } from "../../observability/queue-status.ts";
 
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
 export function statusCommand(): Command {
@@ -21,23 +14,7 @@ export function statusCommand(): Command {
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
       try {
-        const out: QueueStatus[] = [];
-        for (const size of SIZES) {
-          const q = engine.producer.queue(size);
-          const levels = PRIORITIES.map((p) => bullmqPriority(p) ?? 0);
-          const perPriority = await q.getCountsPerPriority(levels);
-          const counts = await q.getJobCounts("delayed", "active", "failed", "completed");
-          const waiting = Object.fromEntries(PRIORITIES.map((p) => [p, perPriority[String(bullmqPriority(p) ?? 0)] ?? 0])) as Record<Priority, number>;
-          out.push({
-            size,
-            waiting,
-            delayed: counts.delayed ?? 0,
-            running: counts.active ?? 0,
-            failed: counts.failed ?? 0,
-            completed: counts.completed ?? 0,
-            workers: await q.getWorkersCount(),
-          });
-        }
+        const out = await allQueueStatus((size) => engine.producer.queue(size));
         // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
         const dl = await deadLetterSummary(engine.redis);
         if (opts.json) {
