@@ -5,6 +5,7 @@ import { LockManager } from "../locks/index.ts";
 import { loadLockObjectTypes } from "../locks/object-types.ts";
 import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
 import { connectBroker } from "./connection.ts";
+import { enableTracingFromEnv } from "../observability/tracing.ts";
 import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
 import { resolveTaskSettings } from "../config/tasks-config.ts";
@@ -47,6 +48,7 @@ export interface EngineOptions {
  */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const env = opts.env ?? process.env;
+  await enableTracingFromEnv(env); // loads OpenTelemetry only when DIRACX_OTEL_ENABLED=true
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);

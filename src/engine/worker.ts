@@ -10,7 +10,8 @@ import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
-import { metrics } from "./metrics.ts";
+import { metrics, recordDeadLettered, recordLockWait } from "./metrics.ts";
+import { tracing } from "../observability/tracing.ts";
 import type { LockManager } from "../locks/index.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
@@ -59,6 +60,13 @@ export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimi
 function attemptBindings(job: Job<TaskJobData>, cls: TaskClass, attempt: number): Record<string, unknown> {
   const vo = job.data.meta.labels.vo;
   return { taskId: job.id, task: job.name, attempt, priority: cls.priority, ...(vo ? { vo } : {}) };
+}
+
+/** The lock wait ends with an attempt that got its locks; the next run of deferrals starts afresh. */
+function withoutDeferral(meta: TaskJobData["meta"]): TaskJobData["meta"] {
+  if (meta.deferredSince === undefined) return meta;
+  const { deferredSince: _ended, ...rest } = meta;
+  return rest;
 }
 
 /** Growing, jittered delay (50–100 % of base·2^n) so contending tasks spread out. */
@@ -229,7 +237,19 @@ export class TaskWorker {
     const log = (): Logger => (child ??= this.log.child(attemptBindings(job, cls, attempt)));
     const startedAt = Date.now();
     const hooks = fanoutAttemptHooks(job, this.connection); // fan-out hook: ctx.childOutcomes(), requireAllSuccess
-    const outcome = await runAttempt({
+    // tracing hook: undefined (and nothing below is done) unless DIRACX_OTEL_ENABLED loaded the SDK
+    const tracer = tracing();
+    const span = tracer?.startAttempt({
+      taskId,
+      taskName: job.name,
+      size: cls.size,
+      priority: cls.priority,
+      attempt,
+      vo: data.meta.labels.vo,
+      trace: data.meta.trace,
+      origin: data.meta.labels.traceparent,
+    });
+    const attemptInput = {
       id: job.name,
       cls,
       args: data.args,
@@ -237,7 +257,7 @@ export class TaskWorker {
       attempt,
       logger: log,
       submitter: this.opts.submitter,
-      openUnitOfWork: this.opts.openUnitOfWork,
+      openUnitOfWork: tracer ? tracer.traceUnitOfWork(this.opts.openUnitOfWork) : this.opts.openUnitOfWork,
       lockManager: this.locks,
       lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,
@@ -247,14 +267,21 @@ export class TaskWorker {
       deferRelease: this.deferRelease,
       beforeExecute: hooks.beforeExecute,
       childOutcomes: hooks.childOutcomes,
-    });
+    };
+    const outcome = span ? await span.run(() => runAttempt(attemptInput)) : await runAttempt(attemptInput);
     const seconds = outcome.durationMs / 1000;
+    if (outcome.kind !== "deferred" && data.meta.deferredSince !== undefined) {
+      const waited = (Date.now() - data.meta.deferredSince) / 1000;
+      recordLockWait(labels.base, waited);
+      span?.event("locks.acquired", { "diracx.lock_wait_seconds": waited, "diracx.deferrals": data.meta.deferrals });
+    }
     switch (outcome.kind) {
       case "completed": {
         // No extra write on the hot path: the successful attempt is described by
         // BullMQ's own fields (attemptsMade, processedOn, finishedOn, returnvalue).
         metrics.completed.inc(labels.base);
         metrics.duration.observe(labels.completed, seconds);
+        span?.end("completed");
         // A line per success is debug: at thousands of tasks a second it would drown the
         // failures, and completions are counted in the metrics and kept in BullMQ anyway.
         if (this.log.isLevelEnabled("debug")) log().debug({ durationMs: Math.round(outcome.durationMs) }, "task completed");
@@ -266,16 +293,19 @@ export class TaskWorker {
         // BullMQ's moveToDelayed skips the attempt counter.
         const deferrals = (data.meta.deferrals ?? 0) + 1;
         const delay = deferralDelayMs(deferrals - 1, this.timings);
-        await job.updateData({ ...data, meta: { ...data.meta, deferrals } });
+        await job.updateData({ ...data, meta: { ...data.meta, deferrals, deferredSince: data.meta.deferredSince ?? Date.now() } });
         await job.moveToDelayed(Date.now() + delay, token);
         metrics.deferred.inc(labels.base);
+        span?.event("task.deferred", { "diracx.blocked_by": outcome.blockedBy, "diracx.delay_ms": delay, "diracx.deferrals": deferrals });
+        span?.end("deferred");
         log().debug({ blockedBy: outcome.blockedBy, delay, deferrals }, "lock busy; task deferred");
         throw new DelayedError();
       }
       case "requeue": {
-        await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "requeued" }) });
+        await job.updateData({ ...data, meta: appendHistory(withoutDeferral(data.meta), { attempt, startedAt, durationMs: outcome.durationMs, outcome: "requeued" }) });
         await job.moveToWait(token);
         metrics.requeued.inc(labels.base);
+        span?.end("requeued");
         log().warn("task aborted by shutdown; put back in its queue");
         throw new WaitingError();
       }
@@ -283,11 +313,13 @@ export class TaskWorker {
         const error = outcome.error;
         await job.updateData({
           ...data,
-          meta: appendHistory(data.meta, { attempt, startedAt, durationMs: outcome.durationMs, outcome: "failed", error: errorRecord(error) }),
+          meta: appendHistory(withoutDeferral(data.meta), { attempt, startedAt, durationMs: outcome.durationMs, outcome: "failed", error: errorRecord(error) }),
         });
         const willRetry = retryDelayFor(cls.retryPolicy, attempt, error) !== null;
         (willRetry ? metrics.retried : metrics.failed).inc(labels.base);
         metrics.duration.observe(labels.failed, seconds);
+        if (!willRetry && cls.dlqEligible) recordDeadLettered(labels.base);
+        span?.end(willRetry ? "retried" : "failed", error);
         log()[willRetry ? "info" : "warn"]({ error: errorRecord(error), willRetry }, willRetry ? "task attempt failed; will retry" : "task failed");
         if (!willRetry) await onFinalFailure(this.connection, job, attempt, error, cls.dlqEligible, this.opts.deadLetters); // dead-letter hook
         // Rethrow the task's own error: BullMQ hands it to the backoff strategy.
