@@ -91,3 +91,31 @@ export async function disableTracing(): Promise<void> {
   hooks = undefined;
   await h?.shutdown();
 }
+
+/**
+ * For `serve`: turns tracing on (when `DIRACX_OTEL_ENABLED=true`) with HTTP server/client,
+ * PostgreSQL and ioredis spans. Call it before fastify, pg and ioredis are first imported —
+ * instrumentation patches modules as they load — and run the process with
+ * `node --import @opentelemetry/instrumentation/hook.mjs` so ES-module imports are patched too.
+ * Returns whether tracing is on.
+ */
+export async function setupHttpTracing(env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const hooks = await enableTracingFromEnv(env);
+  if (!hooks) return false;
+  const [{ registerInstrumentations }, { HttpInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] = await Promise.all([
+    import("@opentelemetry/instrumentation"),
+    import("@opentelemetry/instrumentation-http"),
+    import("@opentelemetry/instrumentation-pg"),
+    import("@opentelemetry/instrumentation-ioredis"),
+  ]);
+  registerInstrumentations({
+    instrumentations: [
+      // Probes and scrapes would drown the request spans.
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => /^\/(healthz|readyz|metrics)\b|^\/api\/health\//.test(req.url ?? "") }),
+      new PgInstrumentation(),
+      // BullMQ's own polling (BRPOPLPUSH/BZPOPMIN, scripts) would be most of the trace; only spans inside a request.
+      new IORedisInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+  return true;
+}
