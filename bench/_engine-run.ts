@@ -1,6 +1,8 @@
 // One throughput measurement of bench/engine.ts, in a fresh process so that
 // nothing one side loads or turns on (async hooks, JIT state, heap) slows the other:
-//   node --import tsx bench/_engine-run.ts <bullmq|noop|locked> <redis-url> <tasks>
+//   node --import tsx bench/_engine-run.ts <bullmq|noop|locked|bare|traced> <redis-url> <tasks>
+// noop is the engine as shipped (metrics counted, tracing off); bare the same with the metric
+// updates stubbed out; traced the same with tracing on and spans kept by an in-memory exporter.
 // Runs a warm-up batch, then prints {"rate": <tasks per second>} on stdout.
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -12,15 +14,31 @@ import { Producer } from "../src/engine/producer.ts";
 import { defineTask, type ContextOf } from "../src/engine/task.ts";
 import { TaskRegistry } from "../src/engine/task-registry.ts";
 import { TaskWorker } from "../src/engine/worker.ts";
+import { metrics } from "../src/engine/metrics.ts";
+import { enableTracing } from "../src/observability/tracing.ts";
 import { ConcurrencyLimiter, LockManager, MutexLock, type Lock } from "../src/locks/index.ts";
 
 const [mode, url, tasksArg] = process.argv.slice(2);
 const TASKS = Number(tasksArg);
 const WARMUP = Math.min(2_000, TASKS);
 const CONCURRENCY = 16;
-if (!url || !["bullmq", "noop", "locked"].includes(mode ?? "") || !(TASKS > 0)) {
-  console.error("usage: _engine-run.ts <bullmq|noop|locked> <redis-url> <tasks>");
+if (!url || !["bullmq", "noop", "locked", "bare", "traced"].includes(mode ?? "") || !(TASKS > 0)) {
+  console.error("usage: _engine-run.ts <bullmq|noop|locked|bare|traced> <redis-url> <tasks>");
   process.exit(2);
+}
+
+if (mode === "bare") {
+  for (const m of Object.values(metrics) as { inc?: unknown; observe?: unknown }[]) {
+    if (m.inc) m.inc = () => {};
+    if (m.observe) m.observe = () => {};
+  }
+}
+if (mode === "traced") {
+  const { InMemorySpanExporter } = await import("@opentelemetry/sdk-trace");
+  const exporter = new InMemorySpanExporter();
+  await enableTracing({ exporter });
+  // Spans are kept only as long as a real exporter would hold them before sending.
+  setInterval(() => exporter.reset(), 1_000).unref();
 }
 
 class Noop extends defineTask({ args: z.object({ i: z.number() }), size: "medium" }) {
@@ -59,7 +77,7 @@ async function fill(n: number): Promise<void> {
     await q.addBulk(Array.from({ length: n }, (_, i) => ({ name: "noop", data: { i }, opts: { priority: 1, removeOnComplete: { age: 60 } } })));
     await q.close();
   } else {
-    await producer.submitBulk(Array.from({ length: n }, (_, i) => ({ task: mode === "noop" ? "bench:Noop" : "bench:Locked", args: { i } })));
+    await producer.submitBulk(Array.from({ length: n }, (_, i) => ({ task: mode === "locked" ? "bench:Locked" : "bench:Noop", args: { i } })));
   }
 }
 

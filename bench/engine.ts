@@ -46,7 +46,7 @@ const producer = new Producer({ connection: redis, registry, retention: { comple
 const queue = producer.queue("medium");
 
 /** Tasks per second of one measurement in its own process. */
-function measure(mode: "bullmq" | "noop" | "locked"): number {
+function measure(mode: "bullmq" | "noop" | "locked" | "bare" | "traced"): number {
   const script = path.join(import.meta.dirname, "_engine-run.ts");
   const r = spawnSync(process.execPath, ["--import", "tsx", script, mode, server.url, String(TASKS)], {
     encoding: "utf8",
@@ -64,14 +64,23 @@ try {
   const plain: number[] = [];
   const noop: number[] = [];
   const locked: number[] = [];
+  const bare: number[] = [];
+  const traced: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     plain.push(measure("bullmq"));
+    bare.push(measure("bare"));
     noop.push(measure("noop"));
+    traced.push(measure("traced"));
     locked.push(measure("locked"));
   }
   emit("bullmq_noop_rate", median(plain), "tasks/s", "reference");
   emit("noop_rate", median(noop), "tasks/s", "reference");
   emit("noop_throughput_ratio", median(noop) / median(plain), "ratio", ">= 0.8");
+  // Observability's cost, against the same engine with metric updates stubbed out (the plain engine).
+  emit("bare_engine_rate", median(bare), "tasks/s", "reference");
+  emit("metrics_tracing_off_ratio", median(noop) / median(bare), "ratio", ">= 0.97");
+  emit("traced_rate", median(traced), "tasks/s", "reference");
+  emit("tracing_on_ratio", median(traced) / median(bare), "ratio", ">= 0.8");
   emit("locked_rate", median(locked), "tasks/s", "reference");
   emit("locked_throughput_ratio", median(locked) / median(plain), "ratio", ">= 0.5");
 

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { pino, type DestinationStream, type Logger } from "pino";
+import { traceLogFields } from "./observability/tracing.ts";
 
 const LEVELS = [...Object.keys(pino.levels.values), "silent"];
 
@@ -154,12 +155,12 @@ function makeLogger(): Logger {
   // JSON in production; pretty when a person is watching a terminal.
   const pretty = process.env.DIRACX_LOG_FORMAT === "pretty" || (process.env.DIRACX_LOG_FORMAT !== "json" && process.stderr.isTTY);
   if (pretty) {
-    return pino({ level, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
+    return pino({ level, mixin: traceLogFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
   const dest = new StderrDestination(2, process.env.DIRACX_LOG_SYNC === "1");
   logDestination = dest;
   process.once("exit", () => dest.flushSync());
-  return pino({ level }, dest);
+  return pino({ level, mixin: traceLogFields }, dest);
 }
 
 /**

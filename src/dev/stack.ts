@@ -19,6 +19,8 @@ import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { schedulerWorkerOptions } from "../scheduler/state.ts";
+import { brokerReadiness, healthPortFrom, startHealthServer } from "../observability/health.ts";
+import { exportQueueGauges } from "../observability/queue-gauges.ts";
 import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
@@ -59,6 +61,8 @@ export interface DevStackOptions {
   port?: number | false;
   host?: string;
   logger?: Logger;
+  /** Port of the /healthz, /readyz and /metrics listener (default: DIRACX_TASKS_HEALTH_PORT; none when unset). */
+  healthPort?: number;
 }
 
 export interface DevStack {
@@ -180,6 +184,8 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
+    let reconciled = false;
+    scheduler.on("reconciled", () => (reconciled = true));
     await scheduler.start();
     cleanups.push(() => scheduler.stop());
 
@@ -213,6 +219,18 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     }
 
     // The same path as POST /api/jobs/jdl: inserted as Received, then handed to the optimiser.
+    const health = healthPortFrom(opts.healthPort, env);
+    if (health) {
+      const stopGauges = exportQueueGauges({ redis: engine.redis, countDeadLetters: (status) => TaskDB.fromEnv<TaskDB>(env).count({ status }) });
+      cleanups.push(stopGauges);
+      const ready = (): string | undefined =>
+        brokerReadiness(engine.redis) ??
+        (reconciled ? undefined : "schedules not reconciled yet") ??
+        (workers.every((w) => w.ready) ? undefined : "a worker is not taking work");
+      const server = await startHealthServer({ ...health, ready });
+      cleanups.push(() => server.close());
+    }
+
     const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
     if (demoJobIds.length) await optimizeJobs(demoJobIds);
     log.info({ jobs: demoJobIds }, "demo jobs submitted");

@@ -55,6 +55,8 @@ export function deadLetterFor(job: FailedJob, attempt: number, finalError: unkno
   errors.push({ attempt, ...errorRecord(finalError), at: new Date().toISOString() });
   const labels: Record<string, JsonValue> = { ...job.data.meta.labels };
   if (job.data.meta.parentTaskId) labels.parentTaskId = job.data.meta.parentTaskId;
+  // tracing hook: a resubmission copies the labels, so its attempts link back to this trace
+  if (job.data.meta.trace) labels.traceparent = job.data.meta.trace.traceparent;
   return {
     taskId: job.id ?? "",
     taskName: job.name,

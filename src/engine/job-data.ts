@@ -1,3 +1,5 @@
+import type { TraceCarrier } from "../observability/tracing.ts";
+
 /**
  * What the engine keeps in each BullMQ job. The job NAME is the task id
  * (`<category>:<Class>`), the job ID the task's unique id. Per-attempt records
@@ -34,6 +36,10 @@ export interface TaskJobMeta {
   /** The latest deferrals, newest last (bounded like `history`). */
   deferralLog?: DeferralRecord[];
   history: AttemptRecord[];
+  /** When the first of the current run of lock deferrals happened (for the lock-wait metric). */
+  deferredSince?: number;
+  /** W3C trace context of the task's creation (observability/tracing.ts); absent for periodic runs. */
+  trace?: TraceCarrier;
 }
 
 import type { JobsOptions } from "bullmq";

@@ -21,7 +21,7 @@ import { DiracxError } from "../errors.ts";
 import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import type { AttemptOutcome } from "./execution.ts";
 import { appendDeferral, appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
-import { metrics } from "./metrics.ts";
+import { metrics, recordDeadLettered } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
 import type { DecidedRetries, RetryOverrideResolver } from "./retry-strategy.ts";
@@ -283,6 +283,7 @@ export class OutcomeStep {
     if (!d.deadLetter) return;
     try {
       await onFinalFailure(this.opts.redis, job, attempt, d.error, this.opts.deadLetters);
+      recordDeadLettered(labels.base);
     } catch (err) {
       // Loud: this final failure is now known only from this line.
       log.error({ err: errorRecord(err) }, "could not dead-letter a task that failed for good");

@@ -5,6 +5,7 @@ import { ZodObject, type z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
+import { injectTraceContext } from "../observability/tracing.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { BulkItem, PreparedJob, TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX } from "./keys.ts";
@@ -157,6 +158,7 @@ export class Producer implements TaskSubmitter {
     const labels = { ...(o.labels ?? {}) };
     if (typeof args.vo === "string" && !labels.vo) labels.vo = args.vo;
     const data = newTaskJobData(args, labels, o.parentTaskId);
+    injectTraceContext(data.meta); // tracing hook: the creation context travels in the task's own data
     const opts: JobsOptions = {
       jobId: o.taskId ?? randomUUID(),
       ...taskJobOptions(cls.priority, this.retention),

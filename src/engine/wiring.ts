@@ -6,6 +6,7 @@ import { LockManager } from "../locks/index.ts";
 import { loadLockObjectTypes } from "../locks/object-types.ts";
 import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
 import { connectBroker } from "./connection.ts";
+import { enableTracingFromEnv } from "../observability/tracing.ts";
 import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
 import { resolveTaskSettings } from "../config/tasks-config.ts";
@@ -54,6 +55,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (opts.requireConfig && !env.DIRACX_CONFIG_BACKEND_URL) {
     throw new DiracxError(`${opts.requireConfig} needs the DiracX configuration (VOs, task limits and overrides): set DIRACX_CONFIG_BACKEND_URL`);
   }
+  await enableTracingFromEnv(env); // loads OpenTelemetry only when DIRACX_OTEL_ENABLED=true
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);

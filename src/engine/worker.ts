@@ -6,6 +6,7 @@ import { logger as rootLogger } from "../logging.ts";
 import { connectBroker } from "./connection.ts";
 import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
+import { tracing } from "../observability/tracing.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
@@ -213,7 +214,19 @@ export class TaskWorker {
     const log = (): Logger => (child ??= this.log.child(attemptBindings(job, cls, attempt)));
     const startedAt = Date.now();
     const hooks = fanoutAttemptHooks(job, this.connection); // fan-out hook: ctx.childOutcomes(), requireAllSuccess
-    const outcome = await runAttempt({
+    // tracing hook: undefined (and nothing below is done) unless DIRACX_OTEL_ENABLED loaded the SDK
+    const tracer = tracing();
+    const span = tracer?.startAttempt({
+      taskId,
+      taskName: job.name,
+      size: cls.size,
+      priority: cls.priority,
+      attempt,
+      vo: data.meta.labels.vo,
+      trace: data.meta.trace,
+      origin: data.meta.labels.traceparent,
+    });
+    const attemptInput = {
       id: job.name,
       cls,
       args: data.args,
@@ -221,7 +234,7 @@ export class TaskWorker {
       attempt,
       logger: log,
       submitter: this.opts.submitter,
-      openUnitOfWork: this.opts.openUnitOfWork,
+      openUnitOfWork: tracer ? tracer.traceUnitOfWork(this.opts.openUnitOfWork) : this.opts.openUnitOfWork,
       lockManager: this.locks,
       lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,
@@ -231,9 +244,16 @@ export class TaskWorker {
       deferRelease: this.deferRelease,
       beforeExecute: hooks.beforeExecute,
       childOutcomes: hooks.childOutcomes,
-    });
+    };
+    const outcome = span ? await span.run(() => runAttempt(attemptInput)) : await runAttempt(attemptInput);
     const vo = typeof data.args.vo === "string" ? data.args.vo : undefined;
     const decision = decide(outcome, { taskId: job.name, cls, vo, attempt, deferrals: data.meta.deferrals ?? 0, retryFor: this.opts.retryFor, timings: this.timings });
+    if (span) {
+      if (decision.kind === "deferral") span.event("task.deferred", { "diracx.blocked_by": decision.blockedBy, "diracx.delay_ms": decision.delayMs, "diracx.deferrals": (data.meta.deferrals ?? 0) + 1 });
+      else if ((data.meta.deferrals ?? 0) > 0) span.event("locks.acquired", { "diracx.deferrals": data.meta.deferrals ?? 0 });
+      const status = ({ success: "completed", deferral: "deferred", retry: "retried", final: "failed", requeue: "requeued" } as const)[decision.kind];
+      span.end(status, "error" in decision ? decision.error : undefined);
+    }
     return this.outcomes.settle({ job, token, cls, attempt, startedAt, durationMs: outcome.durationMs, log }, decision);
   }
 }

@@ -2,6 +2,7 @@ import path from "node:path";
 import { getRegistry } from "../../registry/index.ts";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_PORT } from "../../http/server.ts";
+import { parsePort } from "../../observability/health.ts";
 import { portNumber } from "./serve.ts";
 import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
@@ -42,11 +43,12 @@ export function devCommand(): Command {
     .option("--timeout <seconds>", "with --until-done: give up after this long", positiveNumber, 90)
     .option("--jobs <n>", "demo jobs to submit", nonNegativeInt, 6)
     .option("--port <port>", "port of the HTTP API (0: any free port)", portNumber, DEFAULT_PORT)
-    .action(async (opts: DevOptions) => {
+    .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT)", parsePort)
+    .action(async (opts: DevOptions & { healthPort?: number }) => {
       // Task logs would tear the live summary apart; DIRACX_LOG_LEVEL=info brings them back (on stderr).
       if (!process.env.DIRACX_LOG_LEVEL) logger.level = "warn";
       const started = Date.now();
-      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs, port: opts.port });
+      const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs, port: opts.port, ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}) });
       const out = process.stdout;
       const ext = (await getRegistry()).activeExtension;
       out.write(`dev: extension ${ext.name} ${ext.version}${ext.package !== "diracx-tasks" ? ` (package ${ext.package})` : " (core only, no extension installed)"}\n`);

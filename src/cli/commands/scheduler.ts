@@ -9,6 +9,8 @@ import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
 import { checkTasksConfigSource } from "../../ops/config-check.ts";
 import { logger } from "../../logging.ts";
+import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
+import { exportQueueGauges } from "../../observability/queue-gauges.ts";
 import { getRegistry } from "../../registry/index.ts";
 import { loadBrokerStartupHooks } from "../../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../../scheduler/desired.ts";
@@ -20,7 +22,9 @@ export function schedulerCommand(): Command {
     .description("reconcile periodic schedules with the registry and configuration (at start, on config change, after a broker wipe)")
     .option("--redis-url <url>", "broker URL (default: DIRACX_TASKS_REDIS_URL or redis://localhost:6379)")
     .option("--broker-check-interval <seconds>", "how often to check for a wiped broker", "10")
-    .action(async (opts: { redisUrl?: string; brokerCheckInterval: string }) => {
+    .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
+    .action(async (opts: { redisUrl?: string; brokerCheckInterval: string; healthPort?: number }) => {
+      const health = healthPortFrom(opts.healthPort);
       const registry = await getRegistry();
       await loadLockObjectTypes(registry);
       const taskRegistry = await TaskRegistry.load(registry);
@@ -45,6 +49,13 @@ export function schedulerCommand(): Command {
         ...(hasTaskDB ? { countDeadLetters: () => TaskDB.fromEnv<TaskDB>().count({ status: "pending" }) } : {}),
         brokerCheckIntervalMs: Number(opts.brokerCheckInterval) * 1000,
       });
+      let reconciled = false;
+      scheduler.on("reconciled", () => (reconciled = true));
+      // The scheduler is the one process that exports the queue-level gauges (no duplicate series).
+      const stopGauges = health ? exportQueueGauges({ redis, ...(hasTaskDB ? { countDeadLetters: (status) => TaskDB.fromEnv<TaskDB>().count({ status }) } : {}) }) : undefined;
+      const healthServer = health
+        ? await startHealthServer({ ...health, ready: () => brokerReadiness(redis) ?? (reconciled ? undefined : "schedules not reconciled yet") })
+        : undefined;
       logger.info({ periodicTasks: tasks.length, hooks: hooks.map((h) => h.name) }, "scheduler starting");
       await scheduler.start();
       // Graceful stop: finish the reconcile in progress, then close the connections.
@@ -57,6 +68,8 @@ export function schedulerCommand(): Command {
         process.once("SIGINT", () => stop("SIGINT"));
       });
       await scheduler.stop();
+      await healthServer?.close();
+      await stopGauges?.();
       tasksConfig.close();
       config.close();
       redis.disconnect();

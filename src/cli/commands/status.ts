@@ -1,10 +1,10 @@
 import { Command } from "commander";
 import { PRIORITIES } from "../../engine/priorities.ts";
-import { queueStatuses, type QueueStatus } from "../../ops/queue-status.ts";
+import { allQueueStatus } from "../../observability/queue-status.ts";
 import { createEngine } from "../../engine/wiring.ts";
 import { deadLetterSummary } from "../../engine/dead-letter.ts";
 
-export type { QueueStatus };
+export type { QueueStatus } from "../../observability/queue-status.ts";
 
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
 export function statusCommand(): Command {
@@ -14,7 +14,7 @@ export function statusCommand(): Command {
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
       try {
-        const out = await queueStatuses(engine.producer);
+        const out = await allQueueStatus((size) => engine.producer.queue(size));
         // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
         const dl = await deadLetterSummary(engine.redis);
         if (opts.json) {

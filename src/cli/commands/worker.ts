@@ -5,6 +5,7 @@ import { createEngine, engineWorkerOptions } from "../../engine/wiring.ts";
 import { schedulerWorkerOptions } from "../../scheduler/state.ts";
 import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
 import { logger } from "../../logging.ts";
+import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -22,7 +23,9 @@ export function workerCommand(): Command {
     })
     .option("--concurrency <n>", "tasks run at once", positiveInt, 4)
     .option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, time running tasks get to finish before they are put back", Number, 30)
-    .action(async (opts: { size: Size; concurrency: number; shutdownTimeout: number }) => {
+    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
+    .action(async (opts: { size: Size; concurrency: number; shutdownTimeout: number; healthPort?: number }) => {
+      const health = healthPortFrom(opts.healthPort);
       const engine = await createEngine({ watchConfig: true, requireConfig: "a worker" });
       const worker = new TaskWorker({
         size: opts.size,
@@ -36,11 +39,16 @@ export function workerCommand(): Command {
         process.once("SIGTERM", () => resolve("SIGTERM"));
         process.once("SIGINT", () => resolve("SIGINT"));
       });
+      // Listening before the worker connects: /healthz answers and /readyz says why not while Redis is away.
+      const healthServer = health
+        ? await startHealthServer({ ...health, ready: () => brokerReadiness(engine.redis) ?? (worker.ready ? undefined : "worker is not taking work") })
+        : undefined;
       await worker.start();
       const signal = await stopped;
       logger.info({ signal, deadlineSeconds: opts.shutdownTimeout }, "stopping: no new tasks; waiting for running ones");
       await worker.close(opts.shutdownTimeout * 1000);
       await engine.close();
+      await healthServer?.close();
       logger.info("worker stopped");
     });
 }
