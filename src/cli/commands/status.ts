@@ -16,7 +16,6 @@ export interface QueueStatus {
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show queue depths per size and priority, delayed and running tasks, workers online")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();

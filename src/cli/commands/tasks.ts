@@ -5,7 +5,6 @@ import { createEngine } from "../../engine/wiring.ts";
 /** `diracx-tasks tasks`: the registered tasks with priority, size and schedule. */
 export function tasksCommand(): Command {
   return new Command("tasks")
-    .description("list registered tasks")
     .option("--json", "print a JSON array")
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();
