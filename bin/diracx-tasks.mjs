@@ -1,10 +1,24 @@
 #!/usr/bin/env node
-// The CLI runs the TypeScript sources directly through tsx's loader, so the
-// same loader also serves extensions whose entry points name .ts files.
-import { register } from "tsx/esm/api";
+// One executable for both ways the package runs:
+// - installed (an image, node_modules): the compiled dist/ under plain node;
+// - a source checkout (src/ beside this file): the TypeScript sources through tsx, with the
+//   "diracx-source" export condition, so extensions importing "diracx-tasks" get the very
+//   same source modules (not a second, compiled copy) and no build step is needed.
+// DIRACX_TASKS_COMPILED=1 runs dist/ from a checkout (after `npm run build`).
+import fs from "node:fs";
+import { registerHooks } from "node:module";
 
-register();
-const { main } = await import("../src/cli/main.ts");
+const source = new URL("../src/cli/main.ts", import.meta.url);
+let mainUrl = new URL("../dist/src/cli/main.js", import.meta.url);
+if (process.env.DIRACX_TASKS_COMPILED !== "1" && fs.existsSync(source)) {
+  const { register } = await import("tsx/esm/api");
+  register();
+  if (!process.execArgv.includes("--conditions=diracx-source") && !process.env.NODE_OPTIONS?.includes("diracx-source")) {
+    registerHooks({ resolve: (specifier, context, next) => next(specifier, { ...context, conditions: [...context.conditions, "diracx-source"] }) });
+  }
+  mainUrl = source;
+}
+const { main } = await import(mainUrl.href);
 const code = await main(process.argv);
 // A command is over when main returns: handles a task left open (its own
 // clients, timers) must not keep `call`/`submit` hanging. Exit once stdout

@@ -22,7 +22,12 @@ for (const name of wanted) {
 }
 let failed = 0;
 for (const name of wanted.length ? wanted : available) {
-  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(benchDir, `${name}.ts`)], { cwd: root, stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", path.join(benchDir, `${name}.ts`)], {
+    cwd: root,
+    stdio: "inherit",
+    // The sources, as in tests: "diracx-tasks" resolves to src/ in every process a benchmark starts.
+    env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --conditions=diracx-source`.trim() },
+  });
   if (r.status !== 0) {
     console.error(`benchmark '${name}' failed (exit ${r.status ?? r.signal})`);
     failed++;

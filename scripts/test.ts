@@ -34,6 +34,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+function sourceNodeOptions(): string {
+  const current = process.env.NODE_OPTIONS ?? "";
+  return current.includes("--conditions=diracx-source") ? current : `${current} --conditions=diracx-source`.trim();
+}
+
 const pgServer = await PostgresServer.start();
 const summaryFile = path.join(os.tmpdir(), `diracx-test-summary-${process.pid}.json`);
 const concurrency = process.env.DIRACX_TEST_CONCURRENCY ?? "3";
@@ -56,7 +61,9 @@ const child = spawn(
   {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, DIRACX_TEST_PG_URL: pgServer.url, DIRACX_TEST_SUMMARY_FILE: summaryFile, FORCE_COLOR: "0" },
+    // Test files and every process they start run the sources: "diracx-tasks" (imported by
+    // extensions and fixtures) resolves to src/, never to a dist/ left by `npm run build`.
+    env: { ...process.env, NODE_OPTIONS: sourceNodeOptions(), DIRACX_TEST_PG_URL: pgServer.url, DIRACX_TEST_SUMMARY_FILE: summaryFile, FORCE_COLOR: "0" },
   },
 );
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill(sig));

@@ -1,6 +1,17 @@
 import fs from "node:fs";
 import { pino, type DestinationStream, type Logger } from "pino";
-import { traceLogFields } from "./observability/tracing.ts";
+
+/**
+ * Extra fields of every log line (tracing sets trace_id / span_id here when it is enabled), so
+ * logging needs no import of the tracing module, which sits above it.
+ */
+let extraFields: (() => Record<string, string>) | undefined;
+export function setLogFields(fn: (() => Record<string, string>) | undefined): void {
+  extraFields = fn;
+}
+function logFields(): Record<string, string> {
+  return extraFields?.() ?? {};
+}
 
 const LEVELS = [...Object.keys(pino.levels.values), "silent"];
 
@@ -155,12 +166,12 @@ function makeLogger(): Logger {
   // JSON in production; pretty when a person is watching a terminal.
   const pretty = process.env.DIRACX_LOG_FORMAT === "pretty" || (process.env.DIRACX_LOG_FORMAT !== "json" && process.stderr.isTTY);
   if (pretty) {
-    return pino({ level, mixin: traceLogFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
+    return pino({ level, mixin: logFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
   const dest = new StderrDestination(2, process.env.DIRACX_LOG_SYNC === "1");
   logDestination = dest;
   process.once("exit", () => dest.flushSync());
-  return pino({ level, mixin: traceLogFields }, dest);
+  return pino({ level, mixin: logFields }, dest);
 }
 
 /**

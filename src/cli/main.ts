@@ -1,50 +1,57 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/errors.ts";
 import { logSettingsProblem } from "../logging.ts";
-import { callCommand } from "./commands/call.ts";
-import { dbCommand } from "./commands/db.ts";
-import { dlqCommand } from "./commands/dlq.ts";
 import { addExtensionCommands } from "./extension-commands.ts";
-import { devCommand } from "./commands/dev.ts";
-import { entrypointsCommand } from "./commands/entrypoints.ts";
-import { locksCommand } from "./commands/locks.ts";
-import { schedulerCommand } from "./commands/scheduler.ts";
-import { schedulesCommand } from "./commands/schedules.ts";
-import { serveCommand } from "./commands/serve.ts";
-import { statusCommand } from "./commands/status.ts";
-import { submitCommand } from "./commands/submit.ts";
-import { tasksCommand } from "./commands/tasks.ts";
-import { cancelCommand, promoteCommand, queueCommand, retryCommand, showCommand } from "./commands/task-control.ts";
-import { configCommand } from "./commands/config.ts";
-import { workerCommand } from "./commands/worker.ts";
 
-/** Builds the `diracx-tasks` command tree. Each subcommand lives in its own module under src/cli/commands/. */
-export function buildProgram(): Command {
+/**
+ * The subcommands, one line each: name, the summary `diracx-tasks --help` shows, and the module
+ * that builds the full command. A module is imported only when its command runs (or its own
+ * --help is asked for), so the top-level help loads none of BullMQ, S3, OpenSearch or PGlite.
+ * The summary lives here only; the module's Command gets it from this table.
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, summary: string, load: () => Promise<Command>]> = [
+  ["entrypoints", "list the entry-point registry (nothing is imported unless --check)", async () => (await import("./commands/entrypoints.ts")).entrypointsCommand()],
+  ["locks", "Inspect and release locks and limiters held in Redis", async () => (await import("./commands/locks.ts")).locksCommand()],
+  ["db", "Manage the SQL databases", async () => (await import("./commands/db.ts")).dbCommand()],
+  ["scheduler", "reconcile periodic schedules with the registry and configuration (at start, on config change, after a broker wipe)", async () => (await import("./commands/scheduler.ts")).schedulerCommand()],
+  ["schedules", "inspect and control periodic schedules", async () => (await import("./commands/schedules.ts")).schedulesCommand()],
+  ["dlq", "Inspect, resubmit and delete dead-lettered tasks (TaskDB)", async () => (await import("./commands/dlq.ts")).dlqCommand()],
+  ["call", "run a task in-process and print its result as JSON (last line of stdout)", async () => (await import("./commands/call.ts")).callCommand()],
+  ["submit", "submit a task to its queue and print its task id", async () => (await import("./commands/submit.ts")).submitCommand()],
+  ["worker", "run tasks of one size class", async () => (await import("./commands/worker.ts")).workerCommand()],
+  ["tasks", "list registered tasks with their effective schedule per VO (configuration applied)", async () => (await import("./commands/tasks.ts")).tasksCommand()],
+  ["status", "show queue depths per size and priority, delayed and running tasks, workers online", async () => (await import("./commands/status.ts")).statusCommand()],
+  ["dev", "run the whole system locally (redis-server child, PGlite, scheduler, workers of every size, the HTTP API) with demo jobs and a live summary", async () => (await import("./commands/dev.ts")).devCommand()],
+  ["serve", "serve the HTTP API (DiracX routers that start background work, the operator API, health)", async () => (await import("./commands/serve.ts")).serveCommand()],
+  ["show", "show a task by the id submit printed: state, queue, priority, args, labels, attempts with errors, parent and children, result", async () => (await import("./commands/task-control.ts")).showCommand()],
+  ["cancel", "cancel a waiting or delayed task", async () => (await import("./commands/task-control.ts")).cancelCommand()],
+  ["retry", "retry a failed task", async () => (await import("./commands/task-control.ts")).retryCommand()],
+  ["promote", "run a delayed task now", async () => (await import("./commands/task-control.ts")).promoteCommand()],
+  ["queue", "pause or resume the queue of one task size", async () => (await import("./commands/task-control.ts")).queueCommand()],
+  ["config", "work with the DiracX configuration (config check)", async () => (await import("./commands/config.ts")).configCommand()],
+];
+
+/** The subcommand `argv` runs: the first operand (`help <command>` counts as that command). */
+function selected(argv: readonly string[]): string | undefined {
+  const operands = argv.slice(2).filter((a) => !a.startsWith("-"));
+  return operands[0] === "help" ? operands[1] : operands[0];
+}
+
+/**
+ * Builds the `diracx-tasks` command tree for `argv`: the command it runs is loaded in full
+ * (src/cli/commands/<name>.ts), every other one is a name and summary for the help.
+ */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command("diracx-tasks")
     .description("DiracX background task system")
     .showHelpAfterError()
     // Lets a command and its subcommand share a flag name (`tasks --json`, `tasks list --json`).
     .enablePositionalOptions()
     .exitOverride();
-  program.addCommand(entrypointsCommand());
-  program.addCommand(locksCommand());
-  program.addCommand(dbCommand());
-  program.addCommand(schedulerCommand());
-  program.addCommand(schedulesCommand());
-  program.addCommand(dlqCommand());
-  program.addCommand(callCommand());
-  program.addCommand(submitCommand());
-  program.addCommand(workerCommand());
-  program.addCommand(tasksCommand());
-  program.addCommand(statusCommand());
-  program.addCommand(devCommand());
-  program.addCommand(serveCommand());
-  program.addCommand(showCommand());
-  program.addCommand(cancelCommand());
-  program.addCommand(retryCommand());
-  program.addCommand(promoteCommand());
-  program.addCommand(queueCommand());
-  program.addCommand(configCommand());
+  const wanted = selected(argv);
+  for (const [name, summary, load] of COMMANDS) {
+    program.addCommand((name === wanted ? await load() : new Command(name)).description(summary));
+  }
   return program;
 }
 
@@ -55,8 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`diracx-tasks: ${logProblem}\n`);
     return 1;
   }
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await addExtensionCommands(program, argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -11,7 +11,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from "@opentelemetry/sdk-trace";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import type { OpenUnitOfWork } from "../engine/ports.ts";
-import type { AttemptSpan, AttemptSpanInfo, EnableTracingOptions, TraceCarrier, TracingHooks } from "./tracing.ts";
+import type { AttemptSpan, AttemptSpanInfo, EnableTracingOptions, TraceCarrier, TracingHooks } from "./tracing-types.ts";
 
 const TRACER = "diracx-tasks";
 const propagator = new W3CTraceContextPropagator();

@@ -5,41 +5,10 @@
  */
 import type { OpenUnitOfWork } from "../engine/ports.ts";
 import { OtelSettings } from "./settings.ts";
+import { setLogFields } from "../logging.ts";
 
-/** W3C trace context as a task carries it in `meta.trace` (any producer may write it). */
-export interface TraceCarrier {
-  traceparent: string;
-  tracestate?: string;
-}
-
-/** What the worker knows about an attempt when it starts its span. */
-export interface AttemptSpanInfo {
-  taskId: string;
-  taskName: string;
-  size: string;
-  priority: string;
-  attempt: number;
-  vo?: string | undefined;
-  /** The creation context the producer stored (parent and link). */
-  trace?: TraceCarrier | undefined;
-  /** The trace of the failed task this one resubmits (a dead letter): linked, not parented. */
-  origin?: string | undefined;
-}
-
-export interface AttemptSpan {
-  /** Runs `fn` with this span active, so children submitted and transactions opened hang off it. */
-  run<T>(fn: () => Promise<T>): Promise<T>;
-  event(name: string, attributes?: Record<string, string | number | boolean>): void;
-  end(status: "completed" | "retried" | "failed" | "deferred" | "requeued", error?: unknown): void;
-}
-
-export interface TracingHooks {
-  inject(): TraceCarrier | undefined;
-  startAttempt(info: AttemptSpanInfo): AttemptSpan;
-  traceUnitOfWork(open: OpenUnitOfWork): OpenUnitOfWork;
-  logFields(): Record<string, string> | undefined;
-  shutdown(): Promise<void>;
-}
+import type { AttemptSpan, AttemptSpanInfo, EnableTracingOptions, SpanExporterLike, TraceCarrier, TracingHooks } from "./tracing-types.ts";
+export type { AttemptSpan, AttemptSpanInfo, EnableTracingOptions, SpanExporterLike, TraceCarrier, TracingHooks };
 
 let hooks: TracingHooks | undefined;
 
@@ -60,22 +29,12 @@ export function traceLogFields(): Record<string, string> {
   return hooks?.logFields() ?? {};
 }
 
-/** A span exporter (OTel's `SpanExporter`, typed loosely so this module needs no OTel import). */
-export type SpanExporterLike = object;
-
-export interface EnableTracingOptions {
-  applicationName?: string;
-  /** Spans go here instead of the OTLP exporter (tests, benchmarks: an InMemorySpanExporter). */
-  exporter?: SpanExporterLike;
-  /** OTLP settings when no exporter is given. */
-  settings?: InstanceType<typeof OtelSettings>;
-}
-
 /** Loads the SDK and turns tracing on for this process; idempotent. */
 export async function enableTracing(opts: EnableTracingOptions = {}): Promise<TracingHooks> {
   if (hooks) return hooks;
   const { createTracing } = await import("./otel.ts");
   hooks = await createTracing(opts);
+  setLogFields(traceLogFields);
   return hooks;
 }
 
@@ -89,6 +48,7 @@ export async function enableTracingFromEnv(env: NodeJS.ProcessEnv = process.env)
 export async function disableTracing(): Promise<void> {
   const h = hooks;
   hooks = undefined;
+  setLogFields(undefined);
   await h?.shutdown();
 }
 

@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -42,7 +43,22 @@ export interface ResolvedModule {
  */
 export function resolveEntryModule(value: EntryValue, packageRoot: string): ResolvedModule {
   const file = value.relative
-    ? path.resolve(packageRoot, value.module)
+    ? compiledCounterpart(path.resolve(packageRoot, value.module), packageRoot)
     : createRequire(path.join(packageRoot, "package.json")).resolve(value.module);
   return { url: pathToFileURL(file).href, file };
+}
+
+// Running compiled (this very module is dist/…/*.js), so plain node cannot import TypeScript.
+const COMPILED = /\.js$/.test(import.meta.url);
+
+/**
+ * Entry values name the sources (`./src/config/schema.ts:ConfigSchema`), in the core's and in
+ * extensions' package.json alike. Compiled, `npm run build` put each at `<package>/dist/<same
+ * path>.js`; that file is used when it exists. A TypeScript file without one (an extension in
+ * development) stays as it is, for a TypeScript loader or Node's type stripping to handle.
+ */
+function compiledCounterpart(file: string, packageRoot: string): string {
+  if (!COMPILED || !/\.[cm]?ts$/.test(file) || file.endsWith(".d.ts")) return file;
+  const built = path.join(packageRoot, "dist", path.relative(packageRoot, file)).replace(/([cm]?)ts$/, "$1js");
+  return fs.existsSync(built) ? built : file;
 }

@@ -33,6 +33,14 @@ describe("docker/", () => {
     }
   });
 
+  test("each worker's --shutdown-timeout equals its stop_grace_period", () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.command?.[0] !== "worker") continue;
+      const timeout = s.command[s.command.indexOf("--shutdown-timeout") + 1];
+      assert.equal(`${timeout}s`, (s as { stop_grace_period?: string }).stop_grace_period, name);
+    }
+  });
+
   test("the services' sandbox store settings are valid", () => {
     const env = compose.services.scheduler?.environment ?? {};
     const settings = SandboxStoreSettings.fromEnv(env);
@@ -52,11 +60,11 @@ describe("docker/", () => {
 
   test("both images run the diracx-tasks CLI; the extension image builds on the core one", () => {
     const core = fs.readFileSync(path.join(docker, "Dockerfile"), "utf8");
-    assert.match(core, /^FROM node:20-slim$/m);
+    assert.match(core, /^ARG NODE_IMAGE=node:24-slim$/m);
     assert.match(core, /npm ci --omit=dev/);
-    assert.match(core, /^ENTRYPOINT \["diracx-tasks"\]$/m);
+    assert.match(core, /^ENTRYPOINT \["tini", "--", "diracx-tasks"\]$/m);
     const gubbins = fs.readFileSync(path.join(docker, "Dockerfile.gubbins"), "utf8");
-    assert.match(gubbins, /^FROM \$\{CORE_IMAGE\}$/m);
+    assert.match(gubbins, /^FROM \$\{TASKS_IMAGE\}$/m);
     assert.match(gubbins, /^ENV DIRACX_APP_ROOT=\/opt\/diracx-tasks\/extensions\/gubbins$/m);
     // The symlink the image makes is what gubbins' own dependency declares.
     const pkg = JSON.parse(fs.readFileSync(path.resolve(docker, "../extensions/gubbins/package.json"), "utf8")) as { dependencies: Record<string, string> };

@@ -21,7 +21,6 @@ function stopInDebugger(reason: string, detail?: unknown): void {
 /** `diracx-tasks call`: runs one task in this process (limiters skipped, structural locks taken). */
 export function callCommand(): Command {
   return new Command("call")
-    .description("run a task in-process and print its result as JSON (last line of stdout)")
     .argument("<task>", "task id, <category>:<Class>")
     .option("--args <json-list>", "positional payload values, in the order of the task's args fields")
     .option("--kwargs <json-object>", "payload fields by name")

@@ -5,7 +5,7 @@ import { getRegistry } from "../../registry/index.ts";
 
 /** `diracx-tasks db …`: database administration. */
 export function dbCommand(): Command {
-  const db = new Command("db").description("Manage the SQL databases");
+  const db = new Command("db");
   db.command("init")
     .description("Create or upgrade every registered SQL database at its DIRACX_DB_URL_<NAME> (safe to repeat)")
     .option("--db <name...>", "only these databases")

@@ -36,7 +36,6 @@ interface DevOptions {
  */
 export function devCommand(): Command {
   return new Command("dev")
-    .description("run the whole system locally (redis-server child, PGlite, scheduler, workers of every size) with demo jobs and a live summary")
     .option("--data-dir <dir>", "where Redis, PGlite, the demo configuration and sandboxes keep their data", DEFAULT_DEV_DATA_DIR)
     .option("--fresh", "delete the data directory first (not an external Redis named by DIRACX_TASKS_REDIS_URL)")
     .option("--until-done", "exit 0 once every demo job is Done (non-zero after --timeout): a one-line smoke test")

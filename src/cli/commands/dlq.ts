@@ -104,7 +104,7 @@ export interface CommandIO {
 
 /** `diracx-tasks dlq list|show|resubmit|discard|delete`: the dead-letter queue in TaskDB. */
 export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
-  const dlq = new Command("dlq").description("Inspect, resubmit and delete dead-lettered tasks (TaskDB)");
+  const dlq = new Command("dlq");
 
   filterOptions(dlq.command("list").description("List dead-letter entries, newest first"), "only this status (default: all)")
     .option("--limit <n>", "at most this many", "100")

@@ -63,7 +63,6 @@ async function check(registry: Registry): Promise<void> {
 /** `diracx-tasks entrypoints`: the registry as seen from the application root. */
 export function entrypointsCommand(): Command {
   return new Command("entrypoints")
-    .description("list the entry-point registry (nothing is imported unless --check)")
     .option("--json", "print a JSON array of {group, name, package, value, active}")
     .option("--markdown", "write the entry-point reference document (Markdown)")
     .option("--output <file>", "with --markdown: write to this file instead of stdout")

@@ -51,7 +51,7 @@ function table(infos: LockInfo[]): string {
 
 /** `diracx-tasks locks list|release`: what holds which lock, and an operator override. */
 export function locksCommand(): Command {
-  const locks = new Command("locks").description("Inspect and release locks and limiters held in Redis");
+  const locks = new Command("locks");
 
   locks
     .command("list")

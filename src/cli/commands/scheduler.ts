@@ -19,7 +19,6 @@ import { Scheduler } from "../../scheduler/scheduler.ts";
 /** `diracx-tasks scheduler`: keeps the periodic schedules in Redis in line with registry × configuration. */
 export function schedulerCommand(): Command {
   return new Command("scheduler")
-    .description("reconcile periodic schedules with the registry and configuration (at start, on config change, after a broker wipe)")
     .option("--redis-url <url>", "broker URL (default: DIRACX_TASKS_REDIS_URL or redis://localhost:6379)")
     .option("--broker-check-interval <seconds>", "how often to check for a wiped broker", "10")
     .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)

@@ -37,7 +37,7 @@ function table(rows: ScheduleStatus[]): string {
 
 /** `diracx-tasks schedules list|pause|resume|trigger`. */
 export function schedulesCommand(): Command {
-  const cmd = new Command("schedules").description("inspect and control periodic schedules").option("--redis-url <url>", "broker URL (default: DIRACX_TASKS_REDIS_URL)");
+  const cmd = new Command("schedules").option("--redis-url <url>", "broker URL (default: DIRACX_TASKS_REDIS_URL)");
   const url = (): string | undefined => cmd.opts<{ redisUrl?: string }>().redisUrl;
   cmd
     .command("list")

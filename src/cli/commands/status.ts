@@ -9,7 +9,6 @@ export type { QueueStatus } from "../../observability/queue-status.ts";
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show queue depths per size and priority, delayed and running tasks, workers online")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const engine = await createEngine();

@@ -6,7 +6,6 @@ import { payloadFrom } from "./task-input.ts";
 /** `diracx-tasks submit`: validates and enqueues one task, prints its id. */
 export function submitCommand(): Command {
   return new Command("submit")
-    .description("submit a task to its queue and print its task id")
     .argument("<task>", "task id, <category>:<Class>")
     .option("--args <json-list>", "positional payload values, in the order of the task's args fields")
     .option("--kwargs <json-object>", "payload fields by name")

@@ -22,7 +22,6 @@ interface EffectiveSchedule {
  */
 export function tasksCommand(): Command {
   return new Command("tasks")
-    .description("list registered tasks with their effective schedule per VO (configuration applied)")
     .option("--json", "print a JSON array")
     // `tasks list --json` is the subcommand's flag, not this one's.
     .enablePositionalOptions()

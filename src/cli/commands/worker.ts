@@ -16,7 +16,6 @@ function positiveInt(v: string): number {
 /** `diracx-tasks worker`: runs the tasks of one size until SIGTERM/SIGINT. */
 export function workerCommand(): Command {
   return new Command("worker")
-    .description("run tasks of one size class")
     .requiredOption("--size <size>", `size class (${SIZES.join(", ")})`, (v: string): Size => {
       if (!isSize(v)) throw new InvalidArgumentError(`expected one of ${SIZES.join(", ")}`);
       return v;
