@@ -8,7 +8,8 @@ const bin = path.resolve(import.meta.dirname, "../bin/diracx-tasks.mjs");
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   // No broker is reachable at this port: a command that got past its settings would fail differently.
   const child = spawn(process.execPath, [bin, ...args], {
-    env: { ...process.env, DIRACX_TASKS_REDIS_URL: "redis://127.0.0.1:1", ...env },
+    // A worker refuses to start without the configuration, which it checks before its settings.
+    env: { ...process.env, DIRACX_TASKS_REDIS_URL: "redis://127.0.0.1:1", DIRACX_CONFIG_BACKEND_URL: path.join(import.meta.dirname, "fixtures/engine-app/diracx-config.yaml"), ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

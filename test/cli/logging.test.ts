@@ -5,6 +5,8 @@ import { once } from "node:events";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { Queue } from "bullmq";
+import { BULL_PREFIX } from "../../src/engine/keys.ts";
+import { queueNameFor } from "../../src/engine/priorities.ts";
 import { RedisServer } from "../support/redis.ts";
 import { waitFor } from "../engine/support.ts";
 
@@ -36,7 +38,7 @@ describe("logging", () => {
 
   for (const sync of ["0", "1"]) {
     it(`a worker whose stderr reader has gone still logs, stops on SIGTERM and exits (DIRACX_LOG_SYNC=${sync})`, async () => {
-      const queue = new Queue("tasks-small", { connection: { url: server.url }, prefix: "diracx" });
+      const queue = new Queue(queueNameFor("small"), { connection: { url: server.url }, prefix: BULL_PREFIX });
       try {
         const child = spawn(process.execPath, [path.join(root, "bin/diracx-tasks.mjs"), "worker", "--size", "small"], {
           cwd: root,

@@ -4,6 +4,8 @@ import { spawn } from "node:child_process";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { Queue } from "bullmq";
+import { BULL_PREFIX } from "../../src/engine/keys.ts";
+import { queueNameFor } from "../../src/engine/priorities.ts";
 import { z } from "zod";
 import { RedisServer } from "../support/redis.ts";
 
@@ -28,7 +30,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 describe("submit: strict input", () => {
-  const queue = new Queue("tasks-small", { connection: { url: server.url }, prefix: "diracx" });
+  const queue = new Queue(queueNameFor("small"), { connection: { url: server.url }, prefix: BULL_PREFIX });
   after(async () => {
     await queue.close();
     await server.stop();
