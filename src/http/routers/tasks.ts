@@ -12,11 +12,26 @@ import { queueStatuses } from "../../ops/queue-status.ts";
 import type { Engine } from "../../engine/wiring.ts";
 import { HttpError } from "../errors.ts";
 import { TASKS_POLICY, visibleVo } from "../policies/tasks.ts";
-import { defineRouter, route } from "../router.ts";
+import { defineRouter, route, type RouteContext } from "../router.ts";
 import type { AuthorizedUser } from "../auth.ts";
 
 const read = { action: "read" } as const;
 const write = { action: "write" } as const;
+
+/**
+ * A dead letter by id, once the route's policy allows `access` on its VO. The policy is asked
+ * before the 404, so a caller who may not see the entry learns nothing from its absence.
+ */
+async function permittedDeadLetter(
+  ctx: Pick<RouteContext<{ taskDB: typeof TaskDB }>, "deps" | "checkPermissions">,
+  id: number,
+  access: typeof read | typeof write,
+): Promise<NonNullable<Awaited<ReturnType<TaskDB["get"]>>>> {
+  const entry = await ctx.deps.taskDB.get(id);
+  await ctx.checkPermissions({ ...access, vo: entry?.labels.vo as string | undefined });
+  if (!entry) throw new HttpError(404, `no dead letter ${id}`);
+  return entry;
+}
 
 const admins = new WeakMap<Engine, ScheduleAdmin>();
 function scheduleAdmin(engine: Engine): ScheduleAdmin {
@@ -196,9 +211,7 @@ export const router = defineRouter({}, [
     dependencies: { taskDB: TaskDB },
     params: DlqParam,
     async handler({ params }, ctx) {
-      const entry = await ctx.deps.taskDB.get(params.id);
-      await ctx.checkPermissions({ ...read, vo: entry?.labels.vo as string | undefined });
-      if (!entry) throw new HttpError(404, `no dead letter ${params.id}`);
+      const entry = await permittedDeadLetter(ctx, params.id, read);
       return entry;
     },
   }),
@@ -211,9 +224,7 @@ export const router = defineRouter({}, [
     dependencies: { taskDB: TaskDB },
     params: DlqParam,
     async handler({ params }, ctx) {
-      const entry = await ctx.deps.taskDB.get(params.id);
-      await ctx.checkPermissions({ ...write, vo: entry?.labels.vo as string | undefined });
-      if (!entry) throw new HttpError(404, `no dead letter ${params.id}`);
+      const entry = await permittedDeadLetter(ctx, params.id, write);
       const res = await resubmitDeadLetter(ctx.deps.taskDB, ctx.engine.producer, entry);
       if (!res.ok) throw new HttpError(409, res.reason);
       return res;
@@ -227,9 +238,7 @@ export const router = defineRouter({}, [
     dependencies: { taskDB: TaskDB },
     params: DlqParam,
     async handler({ params }, ctx) {
-      const entry = await ctx.deps.taskDB.get(params.id);
-      await ctx.checkPermissions({ ...write, vo: entry?.labels.vo as string | undefined });
-      if (!entry) throw new HttpError(404, `no dead letter ${params.id}`);
+      const entry = await permittedDeadLetter(ctx, params.id, write);
       if (!(await ctx.deps.taskDB.markDiscarded(params.id))) throw new HttpError(409, `dead letter ${params.id} is ${entry.status}: it cannot be discarded`);
       return { id: params.id, status: "discarded" };
     },
