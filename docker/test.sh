@@ -8,30 +8,40 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=diracx-tasks-test-$$
-core=localhost/diracx-tasks:$tag
-gubbins=localhost/diracx-tasks-gubbins:$tag
+# A registry prefix of its own, so the test's images (built by docker/build.sh with the release
+# tags) never replace an operator's and are all removed at the end.
+registry=localhost/diracx-test-$$
 tmp=$(mktemp -d /tmp/diracx-docker-test.XXXX)
 containers=()
 cleanup() {
   for c in "${containers[@]}"; do podman rm -f "$c" >/dev/null 2>&1 || true; done
   [[ -f $tmp/redis.pid ]] && kill "$(cat "$tmp/redis.pid")" 2>/dev/null || true
   [[ -d $tmp/pg ]] && su postgres -c "$pgbin/pg_ctl -D $tmp/pg -m fast stop" >/dev/null 2>&1 || true
-  podman rmi -f "$gubbins" "$core" >/dev/null 2>&1 || true
+  podman images --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs -r podman rmi -f >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail() { echo "docker/test.sh: $*" >&2; exit 1; }
+http_get() { node -e 'fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, (e) => { console.error(e.message); process.exit(1); })' "$1"; }
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 started=$SECONDS
 
-echo "building $core and $gubbins"
-podman build -q --network host -f docker/Dockerfile -t "$core" . >/dev/null
-podman build -q --network host -f docker/Dockerfile.gubbins --build-arg "TASKS_IMAGE=$core" -t "$gubbins" . >/dev/null
+echo "building the base, tasks and gubbins images with docker/build.sh"
+built=$(DIRACX_IMAGE_BUILD_ARGS="--network host" bash docker/build.sh --engine podman --registry "$registry") || fail "docker/build.sh failed"
+image_of() { sed -n "s/^$1=//p" <<<"$built"; }
+base=$(image_of base)
+core=$(image_of tasks)
+gubbins=$(image_of gubbins)
+version=$(node -p 'require("./package.json").version')
+[[ $base =~ ^$registry/diracx-tasks-base:[0-9]{4}\.[0-9]{2}\.[0-9]{2}\.[0-9]+$ ]] || fail "base image tag $base is not YYYY.MM.DD.P"
+[[ $core == "$registry/diracx-tasks:v$version" && $gubbins == "$registry/diracx-tasks-gubbins:v$version" ]] || fail "image tags $core $gubbins are not v$version"
+podman image exists "$registry/diracx-tasks:latest" || fail "no :latest tag for the tasks image"
+podman image inspect "$core" | grep -q '"Healthcheck"' || fail "the tasks image has no HEALTHCHECK"
 echo "images built in $((SECONDS - started)) s"
 
-podman run --rm "$core" --help | grep -q "^Usage: diracx-tasks" || fail "--help does not print the usage"
-podman run --rm "$core" tasks | grep -q "^jobs:CleanTaskQueuesTask " || fail "tasks does not list jobs:CleanTaskQueuesTask"
-podman run --rm "$gubbins" entrypoints --json | node -e '
+podman run --health-interval=disable --rm "$core" --help | grep -q "^Usage: diracx-tasks" || fail "--help does not print the usage"
+podman run --health-interval=disable --rm "$core" tasks | grep -q "^jobs:CleanTaskQueuesTask " || fail "tasks does not list jobs:CleanTaskQueuesTask"
+podman run --health-interval=disable --rm "$gubbins" entrypoints --json | node -e '
   const eps = JSON.parse(require("fs").readFileSync(0, "utf8"));
   const list = Array.isArray(eps) ? eps : eps.entryPoints ?? Object.values(eps).flat();
   const hit = list.find((e) => e.group === "diracx.resources" && e.name === "find_compatible_platforms" && e.active);
@@ -49,11 +59,14 @@ url=postgresql://diracx@127.0.0.1:$pg_port/postgres
 env=(-e "DIRACX_TASKS_REDIS_URL=redis://127.0.0.1:$redis_port" -e "DIRACX_CONFIG_BACKEND_URL=/config/default.yml" -v "$PWD/docker/config:/config:ro")
 for db in JOBDB JOBLOGGINGDB TASKQUEUEDB PILOTAGENTSDB SANDBOXMETADATADB TASKDB; do env+=(-e "DIRACX_DB_URL_$db=$url"); done
 
-podman run --rm --network host "${env[@]}" "$core" db init >/dev/null || fail "db init failed"
+podman run --health-interval=disable --rm --network host "${env[@]}" "$core" db init >/dev/null || fail "db init failed"
 containers+=("$tag-scheduler" "$tag-worker")
-podman run -d --name "$tag-scheduler" --network host "${env[@]}" "$core" scheduler >/dev/null
+# On the host network each long-running container needs a health port of its own.
+scheduler_health=$(free_port)
+worker_health=$(free_port)
+podman run --health-interval=disable -d --name "$tag-scheduler" --network host "${env[@]}" -e "DIRACX_TASKS_HEALTH_PORT=$scheduler_health" "$core" scheduler >/dev/null
 grace=20
-podman run -d --name "$tag-worker" --stop-timeout $((grace + 10)) --network host "${env[@]}" "$core" worker --size small --concurrency 2 --shutdown-timeout "$grace" >/dev/null
+podman run --health-interval=disable -d --name "$tag-worker" --stop-timeout $((grace + 10)) --network host "${env[@]}" -e "DIRACX_TASKS_HEALTH_PORT=$worker_health" "$core" worker --size small --concurrency 2 --shutdown-timeout "$grace" >/dev/null
 
 export DIRACX_TASKS_REDIS_URL=redis://127.0.0.1:$redis_port
 id=$(DIRACX_TASKS_COMPILED=1 node bin/diracx-tasks.mjs submit jobs:CleanTaskQueuesTask 2>/dev/null || node bin/diracx-tasks.mjs submit jobs:CleanTaskQueuesTask)
@@ -67,6 +80,12 @@ done
 reason=$(redis-cli -p "$redis_port" HGET "$key" failedReason)
 [[ -z $reason ]] || fail "task $id failed: $reason"
 echo "task $id completed in the worker container"
+
+# The image's HEALTHCHECK (the worker's /healthz) passes, and /readyz says it takes work.
+podman healthcheck run "$tag-worker" >/dev/null || fail "the worker container's health check failed"
+http_get "http://127.0.0.1:$worker_health/readyz" >/dev/null || fail "the worker's /readyz is not ready"
+http_get "http://127.0.0.1:$scheduler_health/metrics" | grep -q "^diracx_tasks_" || fail "the scheduler's /metrics has no diracx_tasks_ series"
+echo "health check, readiness and metrics answer in the containers"
 
 t0=$SECONDS
 podman kill --signal TERM "$tag-worker" >/dev/null

@@ -5,6 +5,9 @@ import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { demoConfigYaml } from "../../src/dev/demo-config.ts";
 import { SandboxStoreSettings } from "../../src/sandbox/index.ts";
+import { baseTag, imageTags, releaseVersion } from "../../docker/tags.mjs";
+import { spawnSync } from "node:child_process";
+import os from "node:os";
 
 // No Docker engine runs the tests; these checks keep docker/ consistent with the code.
 const docker = path.resolve(import.meta.dirname, "../../docker");
@@ -69,5 +72,46 @@ describe("docker/", () => {
     // The symlink the image makes is what gubbins' own dependency declares.
     const pkg = JSON.parse(fs.readFileSync(path.resolve(docker, "../extensions/gubbins/package.json"), "utf8")) as { dependencies: Record<string, string> };
     assert.equal(pkg.dependencies["diracx-tasks"], "file:../..");
+  });
+
+  test("the tasks image builds FROM the dated base image and checks its own health", () => {
+    const core = fs.readFileSync(path.join(docker, "Dockerfile"), "utf8");
+    assert.match(core, /^FROM \$\{BASE_IMAGE\}$/m);
+    assert.match(core, /^ENV DIRACX_TASKS_HEALTH_PORT=\d+$/m);
+    assert.match(core, /^HEALTHCHECK .*\n\s+CMD .*DIRACX_TASKS_HEALTH_PORT.*\/healthz/m);
+    const base = fs.readFileSync(path.join(docker, "Dockerfile.base"), "utf8");
+    assert.match(base, /^ARG NODE_IMAGE=node:24-slim$/m);
+    assert.match(base, /tini/);
+    assert.match(base, /^USER node$/m);
+    // The one-shot db init has no health port; compose disables the inherited check there.
+    assert.deepEqual((compose.services["db-init"] as { healthcheck?: unknown }).healthcheck, { disable: true });
+  });
+
+  test("image tags: vX.Y.Z of the one version, YYYY.MM.DD.P for base images", () => {
+    const version = JSON.parse(fs.readFileSync(path.resolve(docker, "../package.json"), "utf8")).version as string;
+    assert.equal(releaseVersion(), version);
+    const day = new Date("2026-12-02T15:00:00Z");
+    assert.equal(baseTag(day, []), "2026.12.02.1");
+    assert.equal(baseTag(day, ["2026.12.02.1", "2026.12.02.3", "2026.12.01.9", "latest"]), "2026.12.02.4");
+    assert.deepEqual(imageTags({ date: day, existing: ["2026.12.02.1"], registry: "ghcr.io/diracgrid/" }), {
+      base: "ghcr.io/diracgrid/diracx-tasks-base:2026.12.02.2",
+      tasks: `ghcr.io/diracgrid/diracx-tasks:v${version}`,
+      gubbins: `ghcr.io/diracgrid/diracx-tasks-gubbins:v${version}`,
+    });
+    const out = spawnSync(process.execPath, [path.join(docker, "tags.mjs"), "--date", "2026-12-02"], { encoding: "utf8" });
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stdout, /^base=diracx-tasks-base:2026\.12\.02\.1\ntasks=diracx-tasks:v/);
+  });
+
+  test("packages whose versions differ get no tag, with one line naming them", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tags-"));
+    fs.mkdirSync(path.join(dir, "extensions", "acme"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "diracx-tasks", version: "1.2.3" }));
+    fs.writeFileSync(path.join(dir, "extensions", "acme", "package.json"), JSON.stringify({ name: "acme", version: "1.2.4" }));
+    assert.throws(() => releaseVersion(dir), /one version for all packages: diracx-tasks is 1\.2\.3, but acme@1\.2\.4/);
+    fs.rmSync(dir, { recursive: true });
+    const bad = spawnSync(process.execPath, [path.join(docker, "tags.mjs"), "--dte", "2026-12-02"], { encoding: "utf8" });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown or incomplete option --dte/);
   });
 });
