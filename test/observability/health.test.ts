@@ -1,14 +1,15 @@
 // Health listeners of real worker and scheduler processes, over real HTTP, on a private Redis.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis.ts";
 import { waitFor } from "../engine/support.ts";
+import { LockManager, MutexLock } from "../../src/locks/index.ts";
+import { cliWith, get, sample } from "./support.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const server = await RedisServer.start();
@@ -23,51 +24,7 @@ const env = {
   DIRACX_LOG_LEVEL: "warn",
   DIRACX_LOG_FORMAT: "json",
 };
-const bin = path.join(root, "bin/diracx-tasks.mjs");
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr })));
-}
-
-const children = new Set<ChildProcess>();
-function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
-}
-
-async function get(port: number, p: string): Promise<{ status: number; body: string } | undefined> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}${p}`);
-    return { status: r.status, body: await r.text() };
-  } catch {
-    return undefined; // not listening yet
-  }
-}
-
-/** The value of one sample line of Prometheus text, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const inner = line.slice(name.length + 1, line.indexOf("}"));
-    const have = inner.split(",");
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(line.slice(line.indexOf("}") + 1));
-  }
-  return undefined;
-}
+const { run: cli, start, stop, stopAll } = cliWith(env);
 
 async function submit(task: string, kwargs: object): Promise<void> {
   const r = await cli(["submit", task, "--kwargs", JSON.stringify(kwargs)]);
@@ -75,7 +32,7 @@ async function submit(task: string, kwargs: object): Promise<void> {
 }
 
 after(async () => {
-  await Promise.all([...children].map((c) => stop(c)));
+  await stopAll();
   await server.stop();
   fs.rmSync(configDir, { recursive: true, force: true });
 });
@@ -99,6 +56,30 @@ describe("observability: health listeners", () => {
     assert.match(text, /^process_cpu_user_seconds_total /m, "default process metrics are served");
     // Queue-level gauges come from the scheduler only.
     assert.doesNotMatch(text, /diracx_tasks_queue_depth/);
+    await stop(worker);
+  });
+
+  it("a task that waited for its lock shows the wait in diracx_tasks_lock_wait_seconds", async () => {
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    const locks = new LockManager(redis);
+    const held = await locks.acquireAll([new MutexLock("task", "Exclusive", "lw")], "the-test", 60_000);
+    assert.ok(held.acquired);
+    const port = await freePort();
+    // Short deferrals, so the task comes back soon after the lock is free.
+    const worker = start(["worker", "--size", "small", "--health-port", String(port)], { DIRACX_TASKS_DEFERRAL_BASE_MS: "50", DIRACX_TASKS_DEFERRAL_MAX_MS: "200" });
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await submit("test:Exclusive", { key: "lw", sleepMs: 0 });
+    const labels = { task: "test:Exclusive", size: "small", priority: "normal" };
+    await waitFor("deferred while the lock is held", async () => (sample((await get(port, "/metrics"))?.body ?? "", "diracx_tasks_deferred_total", labels) ?? 0) >= 2);
+    await locks.releaseAll(held.held);
+    const text = await waitFor("completed once the lock is free", async () => {
+      const body = (await get(port, "/metrics"))?.body ?? "";
+      return sample(body, "diracx_tasks_completed_total", labels) === 1 ? body : undefined;
+    });
+    assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", labels), 1, "one wait observed, when the task got its lock");
+    assert.ok((sample(text, "diracx_tasks_lock_wait_seconds_sum", labels) ?? 0) > 0, "the time it waited");
+    assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", { task: "test:Recorder", size: "small", priority: "normal" }), undefined, "a task that never waited observes nothing");
+    redis.disconnect();
     await stop(worker);
   });
 
