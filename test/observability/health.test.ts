@@ -9,7 +9,7 @@ import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis.ts";
 import { waitFor } from "../engine/support.ts";
 import { LockManager, MutexLock } from "../../src/locks/index.ts";
-import { cliWith, get, sample } from "./support.ts";
+import { cliWith, get, sample, STARTUP_MS } from "./support.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const server = await RedisServer.start();
@@ -41,7 +41,7 @@ describe("observability: health listeners", () => {
   it("a worker's /metrics counts the tasks it ran, by task, size and priority", async () => {
     const port = await freePort();
     const worker = start(["worker", "--size", "small", "--concurrency", "2", "--health-port", String(port)]);
-    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     assert.equal((await get(port, "/healthz"))?.status, 200);
     await submit("test:Recorder", { key: "m1" });
     await submit("test:Recorder", { key: "m2" });
@@ -50,7 +50,7 @@ describe("observability: health listeners", () => {
     const text = await waitFor("counters of the tasks run", async () => {
       const body = (await get(port, "/metrics"))?.body ?? "";
       return sample(body, "diracx_tasks_completed_total", labels("test:Recorder")) === 2 && sample(body, "diracx_tasks_failed_total", labels("test:AlwaysFails")) === 1 ? body : undefined;
-    });
+    }, 60_000);
     assert.equal(sample(text, "diracx_tasks_retried_total", labels("test:AlwaysFails")), 2, "two retries before the final failure");
     assert.equal(sample(text, "diracx_tasks_duration_seconds_count", { ...labels("test:Recorder"), outcome: "completed" }), 2);
     assert.match(text, /^process_cpu_user_seconds_total /m, "default process metrics are served");
@@ -67,15 +67,15 @@ describe("observability: health listeners", () => {
     const port = await freePort();
     // Short deferrals, so the task comes back soon after the lock is free.
     const worker = start(["worker", "--size", "small", "--health-port", String(port)], { DIRACX_TASKS_DEFERRAL_BASE_MS: "50", DIRACX_TASKS_DEFERRAL_MAX_MS: "200" });
-    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     await submit("test:Exclusive", { key: "lw", sleepMs: 0 });
     const labels = { task: "test:Exclusive", size: "small", priority: "normal" };
-    await waitFor("deferred while the lock is held", async () => (sample((await get(port, "/metrics"))?.body ?? "", "diracx_tasks_deferred_total", labels) ?? 0) >= 2);
+    await waitFor("deferred while the lock is held", async () => (sample((await get(port, "/metrics"))?.body ?? "", "diracx_tasks_deferred_total", labels) ?? 0) >= 2, 60_000);
     await locks.releaseAll(held.held);
     const text = await waitFor("completed once the lock is free", async () => {
       const body = (await get(port, "/metrics"))?.body ?? "";
       return sample(body, "diracx_tasks_completed_total", labels) === 1 ? body : undefined;
-    });
+    }, 60_000);
     assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", labels), 1, "one wait observed, when the task got its lock");
     assert.ok((sample(text, "diracx_tasks_lock_wait_seconds_sum", labels) ?? 0) > 0, "the time it waited");
     assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", { task: "test:Recorder", size: "small", priority: "normal" }), undefined, "a task that never waited observes nothing");
@@ -86,7 +86,7 @@ describe("observability: health listeners", () => {
   it("/readyz turns 503 when Redis stops and 200 when it is back", async () => {
     const port = await freePort();
     const worker = start(["worker", "--size", "small", "--health-port", String(port)]);
-    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     await server.stop();
     const down = await waitFor("readyz 503", async () => {
       const r = await get(port, "/readyz");
@@ -95,7 +95,7 @@ describe("observability: health listeners", () => {
     assert.match(down.body, /not ready/);
     assert.equal((await get(port, "/healthz"))?.status, 200, "still alive while Redis is away");
     await server.restart();
-    await waitFor("readyz 200 again", async () => (await get(port, "/readyz"))?.status === 200, 30_000);
+    await waitFor("readyz 200 again", async () => (await get(port, "/readyz"))?.status === 200, 60_000);
     await stop(worker);
   });
 
@@ -105,7 +105,7 @@ describe("observability: health listeners", () => {
     await submit("test:Background", { key: "q", n: 2 });
     const port = await freePort();
     const scheduler = start(["scheduler", "--health-port", String(port)]);
-    await waitFor("scheduler ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("scheduler ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     const status = await cli(["status", "--json"]);
     assert.equal(status.code, 0, status.stderr);
     const metrics = (await get(port, "/metrics"))?.body ?? "";

@@ -63,3 +63,6 @@ export function sample(text: string, name: string, labels: Record<string, string
   }
   return undefined;
 }
+
+/** How long a process may take to come up: a CLI start loads the app's modules, slow on a busy machine. */
+export const STARTUP_MS = 120_000;
