@@ -168,13 +168,18 @@ export class OutcomeStep {
    * the engine benchmark.
    */
   settle(s: SettleInput, decision: AttemptDecision): unknown {
-    // lock-wait hook: an attempt that held its locks after deferrals observes the time waited
-    if (s.job.data.meta.deferrals && decision.kind !== "deferral" && !(decision.kind === "final" && decision.reason === "failed before the task body")) recordLockWaitOf(this.labelsOf(s.job.name, s.cls).base, s.job.data.meta, s.startedAt);
+    if (s.job.data.meta.deferrals) this.lockWaited(s, decision); // lock-wait hook (metrics.ts)
     if (decision.kind === "success" && !s.job.data.meta.labels[DLQ_ID_LABEL]) {
       this.succeeded(s, decision);
       return decision.value ?? null;
     }
     return this.settleAsync(s, decision);
+  }
+
+  /** A task that was deferred and now got past its locks observes how long it waited for them. */
+  private lockWaited(s: SettleInput, decision: AttemptDecision): void {
+    if (decision.kind === "deferral" || (decision.kind === "final" && decision.reason === "failed before the task body")) return;
+    recordLockWaitOf(this.labelsOf(s.job.name, s.cls).base, s.job.data.meta, s.startedAt);
   }
 
   private succeeded(s: SettleInput, decision: Extract<AttemptDecision, { kind: "success" }>): void {
