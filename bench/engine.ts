@@ -81,6 +81,9 @@ try {
   emit("metrics_tracing_off_ratio", median(noop) / median(bare), "ratio", ">= 0.97");
   emit("traced_rate", median(traced), "tasks/s", "reference");
   emit("tracing_on_ratio", median(traced) / median(bare), "ratio", ">= 0.8");
+  // The same three beside plain BullMQ: the no-op ratio without metrics, with them (noop_throughput_ratio), and traced.
+  emit("bare_throughput_ratio", median(bare) / median(plain), "ratio", "reference");
+  emit("traced_throughput_ratio", median(traced) / median(plain), "ratio", "reference");
   emit("locked_rate", median(locked), "tasks/s", "reference");
   emit("locked_throughput_ratio", median(locked) / median(plain), "ratio", ">= 0.5");
 

@@ -265,6 +265,7 @@ export { DiracxError } from "./errors.ts";
 export { UnknownTaskError } from "./engine/task-registry.ts";
 export { InvalidTaskArgsError } from "./engine/producer.ts";
 export { logger, type Logger } from "./logging.ts";
+export { activeTraceContext, withTraceContext, type TraceCarrier } from "./observability/tracing.ts";
 export { chunked, mapConcurrent } from "./sandbox/batching.ts";
 export { runScript, type Migration } from "./db/sql/migrations.ts";
 export type { BrokerStartupContext, BrokerStartupHook } from "./scheduler/broker-lifecycle.ts";

@@ -7,7 +7,7 @@ import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { TaskTimeoutError } from "./retry.ts";
-import type { AnyTask, Task, TaskClass, TaskContext, TaskSubmitter } from "./task.ts";
+import { runInBinding, submitTask, type AnyTask, type ProducerBinding, type Task, type TaskClass, type TaskContext, type TaskSubmitter } from "./task.ts";
 
 /** The worker is shutting down; the attempt is put back, not counted. */
 export class ShutdownAbort extends DiracxError {}
@@ -147,8 +147,13 @@ class AttemptContext implements TaskContext {
   get attempt(): number {
     return this.input.attempt;
   }
+  /** The attempt's producer binding: `ctx.schedule()` and `task.schedule()` inside execute share it. */
+  get binding(): ProducerBinding {
+    return (this.bound ??= { submitter: this.input.submitter, parentTaskId: this.input.taskId });
+  }
+  private bound: ProducerBinding | undefined;
   schedule(child: AnyTask, opts?: SubmitOptions): Promise<string> {
-    return this.input.submitter.submitInstance(child, { parentTaskId: this.input.taskId, ...opts });
+    return submitTask(this.binding, child, opts);
   }
   spawnWithCallback(children: readonly AnyTask[], callback: AnyTask, opts?: SpawnOptions): Promise<FanoutHandle> {
     const { submitter } = this.input;
@@ -220,9 +225,8 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
       ctx.deps = uow.deps;
     }
     if (input.beforeExecute) await input.beforeExecute();
-    // Not wrapped in withProducer (see there): `task.schedule()` in a task goes through the
-    // producer bound around this call or the process default; ctx.schedule() names the parent.
-    const value = await aborter.race(task.execute(ctx as never));
+    // Bound like ctx.schedule(): `task.schedule()` inside the task records it as parent (lineage).
+    const value = await aborter.race(runInBinding(ctx.binding, () => task.execute(ctx as never)));
     if (uow) {
       const committing = uow;
       uow = undefined;

@@ -36,8 +36,6 @@ export interface TaskJobMeta {
   /** The latest deferrals, newest last (bounded like `history`). */
   deferralLog?: DeferralRecord[];
   history: AttemptRecord[];
-  /** When the first of the current run of lock deferrals happened (for the lock-wait metric). */
-  deferredSince?: number;
   /** W3C trace context of the task's creation (observability/tracing.ts); absent for periodic runs. */
   trace?: TraceCarrier;
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { TaskJobMeta } from "./job-data.ts";
 
 /** Prometheus registry of the engine's metrics, served at `/metrics` by the health listener. */
 export const metricsRegistry = new Registry();
@@ -73,6 +74,28 @@ export function recordDeadLettered(labels: TaskMetricLabels): void {
 /** Seconds a task waited for its locks (first deferral to the attempt that held them). */
 export function recordLockWait(labels: TaskMetricLabels, seconds: number): void {
   metrics.lockWait.observe(labels, seconds);
+}
+
+/**
+ * How long the attempt starting at `attemptStartedAt` waited for its locks, in ms, read from the
+ * task's own record: from the first deferral of the current run of deferrals (those after the
+ * last attempt that ran, as `meta.history` records it) to this attempt. Undefined when this
+ * attempt was not preceded by a deferral. Bounded like `deferralLog` (the oldest kept counts).
+ */
+export function lockWaitMs(meta: Pick<TaskJobMeta, "deferrals" | "deferralLog" | "history">, attemptStartedAt: number): number | undefined {
+  if (!meta.deferrals || !meta.deferralLog?.length) return undefined;
+  const lastRan = meta.history.at(-1)?.startedAt ?? -Infinity;
+  const first = meta.deferralLog.find((d) => d.at > lastRan);
+  return first ? Math.max(0, attemptStartedAt - first.at) : undefined;
+}
+
+/**
+ * The outcome step's one call for the lock-wait histogram: an attempt that got past its locks
+ * (anything but a deferral or a failure before the locks were asked for) after deferrals.
+ */
+export function recordLockWaitOf(labels: TaskMetricLabels, meta: TaskJobMeta, attemptStartedAt: number): void {
+  const ms = lockWaitMs(meta, attemptStartedAt);
+  if (ms !== undefined) metrics.lockWait.observe(labels, ms / 1000);
 }
 
 /** What the queue-level gauges are read from at scrape time (the scheduler supplies it). */

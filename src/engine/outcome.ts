@@ -21,7 +21,7 @@ import { DiracxError } from "../errors.ts";
 import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import type { AttemptOutcome } from "./execution.ts";
 import { appendDeferral, appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
-import { metrics, recordDeadLettered } from "./metrics.ts";
+import { metrics, recordDeadLettered, recordLockWaitOf } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
 import type { DecidedRetries, RetryOverrideResolver } from "./retry-strategy.ts";
@@ -168,11 +168,18 @@ export class OutcomeStep {
    * the engine benchmark.
    */
   settle(s: SettleInput, decision: AttemptDecision): unknown {
+    if (s.job.data.meta.deferrals) this.lockWaited(s, decision); // lock-wait hook (metrics.ts)
     if (decision.kind === "success" && !s.job.data.meta.labels[DLQ_ID_LABEL]) {
       this.succeeded(s, decision);
       return decision.value ?? null;
     }
     return this.settleAsync(s, decision);
+  }
+
+  /** A task that was deferred and now got past its locks observes how long it waited for them. */
+  private lockWaited(s: SettleInput, decision: AttemptDecision): void {
+    if (decision.kind === "deferral" || (decision.kind === "final" && decision.reason === "failed before the task body")) return;
+    recordLockWaitOf(this.labelsOf(s.job.name, s.cls).base, s.job.data.meta, s.startedAt);
   }
 
   private succeeded(s: SettleInput, decision: Extract<AttemptDecision, { kind: "success" }>): void {

@@ -55,8 +55,7 @@ export abstract class Task<A extends object = Record<string, unknown>, D extends
    * replacement is what runs.
    */
   async schedule(opts: SubmitOptions = {}): Promise<string> {
-    const { submitter, parentTaskId } = currentBinding();
-    return submitter.submitInstance(this, { ...(parentTaskId ? { parentTaskId } : {}), ...opts });
+    return submitTask(currentBinding(), this, opts);
   }
 }
 
@@ -216,9 +215,22 @@ export interface TaskSubmitter {
   spawnWithCallback?(children: readonly AnyTask[], callback: AnyTask, opts?: SpawnOptions): Promise<FanoutHandle>;
 }
 
-interface Binding {
+/** The producer submissions go through here, and the task they run inside (their parent), if any. */
+export interface ProducerBinding {
   submitter: TaskSubmitter;
   parentTaskId?: string;
+}
+type Binding = ProducerBinding;
+
+/**
+ * The one submission path of a task, whether it is called as `task.schedule()` or
+ * `ctx.schedule(task)`: through the bound producer, naming the task it runs inside as parent
+ * (an explicit `opts.parentTaskId` wins). The trace context travels the same way: the producer
+ * reads the active span (observability/tracing.ts), which follows the same async context.
+ */
+export function submitTask(binding: ProducerBinding, task: AnyTask, opts: SubmitOptions = {}): Promise<string> {
+  const { submitter, parentTaskId } = binding;
+  return submitter.submitInstance(task, parentTaskId ? { parentTaskId, ...opts } : opts);
 }
 
 const storage = new AsyncLocalStorage<Binding>();
@@ -228,12 +240,17 @@ export class ProducerNotBoundError extends DiracxError {}
 
 /**
  * Runs `fn` with `submitter` bound, so `task.schedule()` inside it uses it (and records
- * `parentTaskId` if given). It rides on AsyncLocalStorage, whose async hooks tax every
- * promise of the process on Node < 24, so the worker does not wrap tasks in it: inside a
- * task, `ctx.schedule()` is the way that records the parent.
+ * `parentTaskId` if given). It rides on AsyncLocalStorage, which Node 24 implements with
+ * async context frames (no async hooks, no per-promise cost); the worker runs every attempt's
+ * `execute` inside one (`runInBinding`), so `task.schedule()` in a task records its parent.
  */
 export function withProducer<T>(submitter: TaskSubmitter, fn: () => T, parentTaskId?: string): T {
   return storage.run({ submitter, ...(parentTaskId ? { parentTaskId } : {}) }, fn);
+}
+
+/** Runs `fn` with `binding` bound (the worker, around a task's execute). */
+export function runInBinding<T>(binding: ProducerBinding, fn: () => T): T {
+  return storage.run(binding, fn);
 }
 
 /** Binds a producer for code with no surrounding binding (routers, scripts, tasks); pass undefined to unbind. */

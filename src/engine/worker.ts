@@ -11,6 +11,7 @@ import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import type { LockManager } from "../locks/index.ts";
+import { lockWaitMs } from "./metrics.ts";
 import { decide, OutcomeStep, type OutcomeHook } from "./outcome.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
@@ -250,7 +251,7 @@ export class TaskWorker {
     const decision = decide(outcome, { taskId: job.name, cls, vo, attempt, deferrals: data.meta.deferrals ?? 0, retryFor: this.opts.retryFor, timings: this.timings });
     if (span) {
       if (decision.kind === "deferral") span.event("task.deferred", { "diracx.blocked_by": decision.blockedBy, "diracx.delay_ms": decision.delayMs, "diracx.deferrals": (data.meta.deferrals ?? 0) + 1 });
-      else if ((data.meta.deferrals ?? 0) > 0) span.event("locks.acquired", { "diracx.deferrals": data.meta.deferrals ?? 0 });
+      else if ((data.meta.deferrals ?? 0) > 0) span.event("locks.acquired", { "diracx.deferrals": data.meta.deferrals ?? 0, "diracx.lock_wait_ms": lockWaitMs(data.meta, startedAt) ?? 0 });
       const status = ({ success: "completed", deferral: "deferred", retry: "retried", final: "failed", requeue: "requeued" } as const)[decision.kind];
       span.end(status, "error" in decision ? decision.error : undefined);
     }

@@ -55,6 +55,11 @@ export async function createTracing(opts: EnableTracingOptions): Promise<Tracing
       return carrier.traceparent ? { traceparent: carrier.traceparent, ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}) } : undefined;
     },
 
+    withContext(carrier, fn) {
+      const ctx = contextOf(carrier);
+      return ctx ? context.with(ctx, fn) : fn();
+    },
+
     startAttempt(info: AttemptSpanInfo): AttemptSpan {
       const created = contextOf(info.trace);
       const origin = contextOf(info.origin ? { traceparent: info.origin } : undefined);

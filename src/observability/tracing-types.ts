@@ -31,6 +31,8 @@ export interface AttemptSpan {
 
 export interface TracingHooks {
   inject(): TraceCarrier | undefined;
+  /** Runs `fn` with `carrier`'s context active (what is submitted inside joins that trace). */
+  withContext<T>(carrier: TraceCarrier | undefined, fn: () => T): T;
   startAttempt(info: AttemptSpanInfo): AttemptSpan;
   traceUnitOfWork(open: OpenUnitOfWork): OpenUnitOfWork;
   logFields(): Record<string, string> | undefined;

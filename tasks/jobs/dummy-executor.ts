@@ -3,6 +3,7 @@
 // optimiser put them there), and one executor per job walks it Matched → Running → Done.
 import { z } from "zod";
 import {
+  activeTraceContext,
   type ContextOf,
   definePeriodicTask,
   defineSettings,
@@ -18,8 +19,10 @@ import {
   type Schedule,
   setJobStatuses,
   unitsOfWork,
+  withTraceContext,
 } from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
+import { traceContextOf } from "./trace-context.ts";
 
 export class DummyJobExecutorSettings extends defineSettings(
   "DIRACX_TASKS_DUMMY_JOB_EXECUTOR_",
@@ -84,6 +87,7 @@ export class DummyJobExecutorMonitorTask extends definePeriodicTask({
   async execute(ctx: ContextOf<typeof DummyJobExecutorMonitorTask>): Promise<number> {
     const { units } = depsOf(DummyJobExecutorMonitorTask, ctx);
     // Committed before the executors are spawned, so none of them can find its job still Waiting.
+    let traces: Record<number, Record<string, string>> = {};
     const matched = await units.run(async (deps) => {
       const queued = await deps.taskQueueDB.queuedJobs(MONITOR_BATCH);
       const ids = queued.map((q) => q.JobId);
@@ -98,9 +102,12 @@ export class DummyJobExecutorMonitorTask extends definePeriodicTask({
         Object.fromEntries(waiting.map((id) => [id, [{ time: now, status: JobStatus.Matched, minorStatus: JobMinorStatus.DummyExecutor, source: SOURCES.dummyExecutor }]])),
         deps,
       );
-      return waiting.filter((id) => res.success[id]?.Status === JobStatus.Matched);
+      const ok = waiting.filter((id) => res.success[id]?.Status === JobStatus.Matched);
+      // tracing: each executor joins the trace its job was submitted and optimised in
+      if (activeTraceContext()) traces = await deps.jobDB.getJobParameters(ok, "OptimizerParameters");
+      return ok;
     });
-    for (const jobId of matched) await ctx.schedule(new DummyJobExecutorTask({ jobId }));
+    for (const jobId of matched) await withTraceContext(traceContextOf(traces[jobId]), () => ctx.schedule(new DummyJobExecutorTask({ jobId })));
     if (matched.length) ctx.logger.info({ jobs: matched.length }, "dummy executor: jobs matched and handed to executors");
     return matched.length;
   }

@@ -27,6 +27,7 @@ import {
   type TimedJobStatusUpdate,
 } from "diracx-tasks";
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
+import { keepTraceContext } from "./trace-context.ts";
 
 /** Jobs per optimiser task: a bulk submission becomes a few tasks, each one short transaction. */
 export const MAX_JOBS_PER_OPTIMIZER_TASK = 100;
@@ -236,7 +237,10 @@ export class OptimizeJobsTask extends defineTask({
   }
 
   async execute(ctx: ContextOf<typeof OptimizeJobsTask>): Promise<OptimizationResult> {
-    return runJobOptimization(this.args.jobIds, depsOf(OptimizeJobsTask, ctx), { logger: ctx.logger });
+    const deps = depsOf(OptimizeJobsTask, ctx);
+    const result = await runJobOptimization(this.args.jobIds, deps, { logger: ctx.logger });
+    await keepTraceContext(Object.keys(result.queued).map(Number), deps.jobDB);
+    return result;
   }
 }
 

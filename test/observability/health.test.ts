@@ -1,14 +1,15 @@
 // Health listeners of real worker and scheduler processes, over real HTTP, on a private Redis.
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
+import { Redis } from "ioredis";
 import { freePort } from "../support/ports.ts";
 import { RedisServer } from "../support/redis.ts";
 import { waitFor } from "../engine/support.ts";
+import { LockManager, MutexLock } from "../../src/locks/index.ts";
+import { cliWith, get, sample, STARTUP_MS } from "./support.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const server = await RedisServer.start();
@@ -23,51 +24,7 @@ const env = {
   DIRACX_LOG_LEVEL: "warn",
   DIRACX_LOG_FORMAT: "json",
 };
-const bin = path.join(root, "bin/diracx-tasks.mjs");
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on("exit", (code) => resolve({ code: code ?? 1, stdout, stderr })));
-}
-
-const children = new Set<ChildProcess>();
-function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
-  children.add(child);
-  child.on("exit", () => children.delete(child));
-  return child;
-}
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  await exited;
-}
-
-async function get(port: number, p: string): Promise<{ status: number; body: string } | undefined> {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}${p}`);
-    return { status: r.status, body: await r.text() };
-  } catch {
-    return undefined; // not listening yet
-  }
-}
-
-/** The value of one sample line of Prometheus text, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const inner = line.slice(name.length + 1, line.indexOf("}"));
-    const have = inner.split(",");
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(line.slice(line.indexOf("}") + 1));
-  }
-  return undefined;
-}
+const { run: cli, start, stop, stopAll } = cliWith(env);
 
 async function submit(task: string, kwargs: object): Promise<void> {
   const r = await cli(["submit", task, "--kwargs", JSON.stringify(kwargs)]);
@@ -75,7 +32,7 @@ async function submit(task: string, kwargs: object): Promise<void> {
 }
 
 after(async () => {
-  await Promise.all([...children].map((c) => stop(c)));
+  await stopAll();
   await server.stop();
   fs.rmSync(configDir, { recursive: true, force: true });
 });
@@ -84,7 +41,7 @@ describe("observability: health listeners", () => {
   it("a worker's /metrics counts the tasks it ran, by task, size and priority", async () => {
     const port = await freePort();
     const worker = start(["worker", "--size", "small", "--concurrency", "2", "--health-port", String(port)]);
-    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     assert.equal((await get(port, "/healthz"))?.status, 200);
     await submit("test:Recorder", { key: "m1" });
     await submit("test:Recorder", { key: "m2" });
@@ -93,7 +50,7 @@ describe("observability: health listeners", () => {
     const text = await waitFor("counters of the tasks run", async () => {
       const body = (await get(port, "/metrics"))?.body ?? "";
       return sample(body, "diracx_tasks_completed_total", labels("test:Recorder")) === 2 && sample(body, "diracx_tasks_failed_total", labels("test:AlwaysFails")) === 1 ? body : undefined;
-    });
+    }, 60_000);
     assert.equal(sample(text, "diracx_tasks_retried_total", labels("test:AlwaysFails")), 2, "two retries before the final failure");
     assert.equal(sample(text, "diracx_tasks_duration_seconds_count", { ...labels("test:Recorder"), outcome: "completed" }), 2);
     assert.match(text, /^process_cpu_user_seconds_total /m, "default process metrics are served");
@@ -102,10 +59,34 @@ describe("observability: health listeners", () => {
     await stop(worker);
   });
 
+  it("a task that waited for its lock shows the wait in diracx_tasks_lock_wait_seconds", async () => {
+    const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+    const locks = new LockManager(redis);
+    const held = await locks.acquireAll([new MutexLock("task", "Exclusive", "lw")], "the-test", 60_000);
+    assert.ok(held.acquired);
+    const port = await freePort();
+    // Short deferrals, so the task comes back soon after the lock is free.
+    const worker = start(["worker", "--size", "small", "--health-port", String(port)], { DIRACX_TASKS_DEFERRAL_BASE_MS: "50", DIRACX_TASKS_DEFERRAL_MAX_MS: "200" });
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
+    await submit("test:Exclusive", { key: "lw", sleepMs: 0 });
+    const labels = { task: "test:Exclusive", size: "small", priority: "normal" };
+    await waitFor("deferred while the lock is held", async () => (sample((await get(port, "/metrics"))?.body ?? "", "diracx_tasks_deferred_total", labels) ?? 0) >= 2, 60_000);
+    await locks.releaseAll(held.held);
+    const text = await waitFor("completed once the lock is free", async () => {
+      const body = (await get(port, "/metrics"))?.body ?? "";
+      return sample(body, "diracx_tasks_completed_total", labels) === 1 ? body : undefined;
+    }, 60_000);
+    assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", labels), 1, "one wait observed, when the task got its lock");
+    assert.ok((sample(text, "diracx_tasks_lock_wait_seconds_sum", labels) ?? 0) > 0, "the time it waited");
+    assert.equal(sample(text, "diracx_tasks_lock_wait_seconds_count", { task: "test:Recorder", size: "small", priority: "normal" }), undefined, "a task that never waited observes nothing");
+    redis.disconnect();
+    await stop(worker);
+  });
+
   it("/readyz turns 503 when Redis stops and 200 when it is back", async () => {
     const port = await freePort();
     const worker = start(["worker", "--size", "small", "--health-port", String(port)]);
-    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("worker ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     await server.stop();
     const down = await waitFor("readyz 503", async () => {
       const r = await get(port, "/readyz");
@@ -114,7 +95,7 @@ describe("observability: health listeners", () => {
     assert.match(down.body, /not ready/);
     assert.equal((await get(port, "/healthz"))?.status, 200, "still alive while Redis is away");
     await server.restart();
-    await waitFor("readyz 200 again", async () => (await get(port, "/readyz"))?.status === 200, 30_000);
+    await waitFor("readyz 200 again", async () => (await get(port, "/readyz"))?.status === 200, 60_000);
     await stop(worker);
   });
 
@@ -124,7 +105,7 @@ describe("observability: health listeners", () => {
     await submit("test:Background", { key: "q", n: 2 });
     const port = await freePort();
     const scheduler = start(["scheduler", "--health-port", String(port)]);
-    await waitFor("scheduler ready", async () => (await get(port, "/readyz"))?.status === 200);
+    await waitFor("scheduler ready", async () => (await get(port, "/readyz"))?.status === 200, STARTUP_MS);
     const status = await cli(["status", "--json"]);
     assert.equal(status.code, 0, status.stderr);
     const metrics = (await get(port, "/metrics"))?.body ?? "";

@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { createEngine } from "../../engine/wiring.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from "../../http/server.ts";
 import { logger } from "../../logging.ts";
+import { brokerReadiness, healthPortFrom, parsePort, startHealthServer, type HealthServer } from "../../observability/health.ts";
+import { disableTracing, setupHttpTracing } from "../../observability/tracing.ts";
 
 export function portNumber(v: string): number {
   const n = Number(v);
@@ -15,12 +17,19 @@ export function serveCommand(): Command {
     .description("serve the HTTP API (DiracX routers that start background work, the operator API, health)")
     .option("--host <host>", "address to listen on", DEFAULT_HOST)
     .option("--port <port>", "port to listen on", portNumber, DEFAULT_PORT)
-    .action(async (opts: { host: string; port: number }) => {
+    .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port, apart from the API (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
+    .action(async (opts: { host: string; port: number; healthPort?: number }) => {
+      const health = healthPortFrom(opts.healthPort);
+      // tracing hook: HTTP, PostgreSQL and ioredis spans when DIRACX_OTEL_ENABLED=true (before anything connects)
+      await setupHttpTracing();
       const engine = await createEngine({ watchConfig: true });
       let server;
+      let healthServer: HealthServer | undefined;
       try {
+        healthServer = health ? await startHealthServer({ ...health, ready: () => brokerReadiness(engine.redis) }) : undefined;
         server = await startHttpServer(engine, { host: opts.host, port: opts.port });
       } catch (err) {
+        await healthServer?.close();
         await engine.close();
         throw err;
       }
@@ -33,5 +42,7 @@ export function serveCommand(): Command {
       logger.info({ signal }, "stopping the HTTP API");
       await server.close();
       await engine.close();
+      await healthServer?.close();
+      await disableTracing(); // flushes the spans not yet exported
     });
 }
