@@ -75,6 +75,7 @@ export {
   OSCompatibilitySchema,
   listVOs,
   operationsFor,
+  operationsSection,
   type DiracxConfig,
   type ConfigSchemaType,
   type VORegistry,
@@ -226,6 +227,15 @@ export {
   type JobStatusDeps,
 } from "./logic/jobs/set-job-statuses.ts";
 export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
+export {
+  submitJdlJobs,
+  expandJdls,
+  JobSubmissionError,
+  MAX_PARAMETRIC_JOBS,
+  type Submitter,
+  type InsertedJob,
+  type SubmissionDeps,
+} from "./logic/jobs/submission.ts";
 export {
   calculatePriorities,
   TQ_MIN_SHARE,

@@ -43,10 +43,14 @@ export class StderrDestination implements DestinationStream {
   #pendingBytes = 0;
   #timer: NodeJS.Immediate | NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly fd = 2,
-    private readonly sync = false,
-  ) {}
+  private readonly fd: number;
+  private readonly sync: boolean;
+
+  // No parameter properties: this module loads under Node's own type stripping too (tests run it so).
+  constructor(fd = 2, sync = false) {
+    this.fd = fd;
+    this.sync = sync;
+  }
 
   /** Lines not written: after a broken pipe, or past the buffer bound. */
   get dropped(): number {
@@ -154,6 +158,26 @@ function countLines(s: string): number {
   let n = 0;
   for (let i = s.indexOf("\n"); i !== -1; i = s.indexOf("\n", i + 1)) n += 1;
   return Math.max(n, s ? 1 : 0);
+}
+
+/**
+ * A reader of standard output that has gone (`diracx-tasks entrypoints --check | head -1`) ends
+ * the output, not the command: later writes are dropped (their callbacks still run, so the exit
+ * path that waits for stdout is not stuck) and the command finishes with its own status, instead
+ * of dying on an unhandled EPIPE with a stack trace. Any other write error is one line.
+ */
+export function tolerateClosedStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    const dropped = ((_chunk: unknown, encOrCb?: unknown, cb?: unknown): boolean => {
+      const done = typeof encOrCb === "function" ? encOrCb : cb;
+      if (typeof done === "function") process.nextTick(done as () => void);
+      return true;
+    }) as typeof stream.write;
+    stream.write = dropped;
+    if (err.code === "EPIPE") return;
+    process.stderr.write(`diracx-tasks: standard output: ${err.message}\n`);
+    process.exitCode = 1;
+  });
 }
 
 /** The destination of the process-wide logger when it writes JSON (undefined in pretty mode). */

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/errors.ts";
-import { logSettingsProblem } from "../logging.ts";
+import { logSettingsProblem, tolerateClosedStdout } from "../logging.ts";
 import { addExtensionCommands } from "./extension-commands.ts";
 
 /**
@@ -57,6 +57,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
 
 /** Runs the CLI and returns the process exit code; errors are one clear line on stderr. */
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedStdout();
   const logProblem = logSettingsProblem();
   if (logProblem) {
     process.stderr.write(`diracx-tasks: ${logProblem}\n`);

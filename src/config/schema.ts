@@ -102,10 +102,21 @@ export const ResourcesConfigSchema = z.looseObject({
     .default(() => ({ OSCompatibility: {} })),
 });
 
+/**
+ * The `Operations` section for a per-VO schema: `Defaults` merged under each VO section (a VO
+ * inherits what it does not set) and always present, so `operationsFor` finds a parsed section
+ * (with the schema's defaults) for every VO. An extension adding per-VO operations fields builds
+ * its `Operations` with this from `OperationsConfigSchema.extend({...})`; a plain
+ * `z.record(...)` would drop the inheritance from `Defaults`.
+ */
+export function operationsSection<S extends z.ZodType>(perVo: S) {
+  return z.preprocess(withDefaultsUnderEachVO, z.record(z.string(), perVo));
+}
+
 /** The whole document. `Registry` keys are the VOs this installation serves. */
 export const ConfigSchema = z.looseObject({
   Registry: z.record(z.string(), VORegistrySchema),
-  Operations: z.preprocess(withDefaultsUnderEachVO, z.record(z.string(), OperationsConfigSchema)).default({}),
+  Operations: operationsSection(OperationsConfigSchema),
   Resources: ResourcesConfigSchema.default(() => ResourcesConfigSchema.parse({})),
   /** The tasks configuration (see tasks-config.ts); only this system reads it. */
   Tasks: TasksConfigSchema.optional(),
@@ -133,8 +144,9 @@ export function listVOs(config: DiracxConfig): string[] {
  * falls back to `Defaults`; that merge is done once at load (see `withDefaultsUnderEachVO`),
  * so this is a plain lookup.
  */
-export function operationsFor(config: DiracxConfig, vo: string): OperationsConfig {
-  return config.Operations[vo] ?? config.Operations.Defaults ?? OperationsConfigSchema.parse({});
+export function operationsFor<O = OperationsConfig>(config: { Operations: Record<string, O> }, vo: string): O {
+  // A parsed document always has Defaults (operationsSection); the last fallback is for hand-built ones.
+  return config.Operations[vo] ?? config.Operations.Defaults ?? (OperationsConfigSchema.parse({}) as O);
 }
 
 /*
@@ -142,6 +154,8 @@ export function operationsFor(config: DiracxConfig, vo: string): OperationsConfi
  * would let a VO's code default (say MaxRescheduling 3) hide a value set in Defaults.
  */
 function withDefaultsUnderEachVO(raw: unknown): unknown {
+  if (raw === undefined) return { Defaults: {} };
+  if (isPlainObject(raw) && raw.Defaults === undefined) return { ...raw, Defaults: {} };
   if (!isPlainObject(raw) || !isPlainObject(raw.Defaults)) return raw;
   const out: Record<string, unknown> = {};
   for (const [vo, section] of Object.entries(raw)) out[vo] = vo === "Defaults" ? section : mergeDeep(raw.Defaults, section);

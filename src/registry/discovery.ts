@@ -74,3 +74,21 @@ export function workspacePackageDirs(manifest: PackageManifest): string[] {
   }
   return dirs;
 }
+
+/**
+ * Every DiracX package that depends on core (`dependencies`, `peerDependencies` or
+ * `optionalDependencies`) must reach it from its own directory: its `import … from
+ * "diracx-tasks"` resolves from there, not from the application. A linked extension (its
+ * realpath outside the application) without core beside it would otherwise be skipped by
+ * discovery and fail later, entry by entry, at import. One line naming the package, its
+ * directory and the fix.
+ */
+export function unreachableCore(packages: readonly PackageManifest[], core: PackageManifest): string | undefined {
+  for (const m of packages) {
+    if (m === core) continue;
+    const wants = [...m.dependencies, ...m.peerDependencies, ...m.optionalDependencies].includes(core.name);
+    if (!wants || resolvePackageDir(core.name, m.root) !== undefined) continue;
+    return `package '${m.name}' at ${m.root} cannot resolve ${core.name} from its own directory (a linked package resolves its imports from where it really is): link ${path.join(m.root, "node_modules", core.name)} to ${core.root}, or make it a workspace of the application`;
+  }
+  return undefined;
+}

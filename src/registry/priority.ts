@@ -36,7 +36,7 @@ export function rankPackages(manifests: readonly PackageManifest[]): Ranking {
     );
   }
   if (cores.length > 1) {
-    throw new RegistryError(`two DiracX cores are installed: ${cores.map(where).join(" and ")}; only one may be`);
+    throw new RegistryError(`two DiracX cores are installed: ${cores.map(where).join(" and ")}; only one may be (every package resolves it from its own real directory: link them all to one copy)`);
   }
   const core = cores[0]!;
   const extensionPackages = withField.filter((m) => declared(m) !== undefined && m !== core);

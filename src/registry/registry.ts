@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { DiracxError } from "../errors.ts";
-import { discoverPackages } from "./discovery.ts";
+import { discoverPackages, unreachableCore } from "./discovery.ts";
 import { findAppRoot, type AppRootOptions } from "./app-root.ts";
 import { parseEntryValue, resolveEntryModule, type ResolvedModule } from "./entry-value.ts";
 import { functionKind, kindOf, type EntryKind } from "./entry-kind.ts";
@@ -126,6 +126,8 @@ export class Registry {
 export async function loadRegistry(opts: AppRootOptions = {}): Promise<Registry> {
   const appRoot = findAppRoot(opts);
   const ranking = rankPackages(discoverPackages(appRoot));
+  const lost = unreachableCore(ranking.packages, ranking.core);
+  if (lost) throw new RegistryError(lost);
   const groups = collectEntryPoints(ranking.packages);
   assertKnownGroups(groups);
   const extPackage = ranking.extensions.length > 1 ? ranking.packages[0]! : ranking.core;

@@ -92,6 +92,13 @@ describe("tasks configuration cross-checks", () => {
     assert.equal(r.stderr, "diracx-tasks: a worker needs the DiracX configuration (VOs, task limits and overrides): set DIRACX_CONFIG_BACKEND_URL\n");
   });
 
+  it("a scheduler refuses to start without DIRACX_CONFIG_BACKEND_URL, naming it", async () => {
+    const r = await cli(["scheduler"], { DIRACX_TASKS_REDIS_URL: "redis://127.0.0.1:1" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /^diracx-tasks: .*DIRACX_CONFIG_BACKEND_URL is required but not set\n$/);
+  });
+
   it("a reload with a cross-check problem is rejected; the previous configuration stays", async () => {
     const file = write("reload.yaml", GOOD);
     const { ConfigSource, TasksConfigSource } = await import("../../src/config/source.ts");

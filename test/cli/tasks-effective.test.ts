@@ -16,6 +16,8 @@ fs.writeFileSync(
     "  lhcb: {}",
     "  gubbins: {}",
     "Tasks:",
+    "  common:",
+    '    "lollygag:OwnerCleanupTask": { enabled: false }',
     "  vo-overrides:",
     "    gubbins:",
     '      "my_pilots:MySubmitPilotsTask": { schedule: { interval: 300 } }',
@@ -44,5 +46,19 @@ describe("diracx-tasks tasks", () => {
     assert.equal(byVo.gubbins?.enabled, true);
     assert.notDeepEqual(byVo.gubbins?.schedules, [submit.schedule], "the VO override replaced the code's schedule");
     assert.match(byVo.gubbins?.schedules[0] ?? "", /300/);
+    const cleanup = rows.find((r) => r.id === "lollygag:OwnerCleanupTask");
+    assert.ok(cleanup?.effective.every((e) => !e.enabled), "disabled in common: for every VO");
+  });
+
+  it("the table says the same: per VO where VOs differ, 'disabled' where the configuration turned a task off", async () => {
+    const { DIRACX_TASKS_CONFIG: _t, ...base } = process.env;
+    const env = { ...base, DIRACX_APP_ROOT: path.join(root, "extensions/gubbins"), DIRACX_CONFIG_BACKEND_URL: config, DIRACX_TASKS_REDIS_URL: "redis://127.0.0.1:1" };
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [path.join(root, "bin/diracx-tasks.mjs"), "tasks"], { cwd: root, env }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })),
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /^TASK\s+PRIORITY\s+SIZE\s+SCHEDULE \(EFFECTIVE\)$/m);
+    assert.match(out.stdout, /^my_pilots:MySubmitPilotsTask\s+normal\s+medium\s+lhcb: disabled; gubbins: every:300s$/m);
+    assert.match(out.stdout, /^lollygag:OwnerCleanupTask\s+normal\s+medium\s+disabled$/m);
   });
 });

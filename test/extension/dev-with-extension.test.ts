@@ -27,6 +27,7 @@ describe("diracx-tasks dev in an application with an extension replacing a core 
     const [code] = (await once(proc, "exit")) as [number | null];
     assert.equal(code, 0, `exit ${code}; stdout:\n${out}\nstderr:\n${err}`);
     assert.match(out, /^dev: 6\/6 demo jobs Done in [\d.]+ s$/m);
+    assert.match(out, /^dev: extension optimizer_ext 0\.0\.0 \(package optimizer-ext\)$/m, "dev names the active extension and its version");
     assert.doesNotMatch(err, /UnknownTaskError|not registered/);
   });
 });

@@ -29,6 +29,9 @@ describe("tasks router (the operator API)", () => {
     const bad = await call("POST", "/api/tasks/submit", users.operator, { task: "jobs:OptimizeJobsTask", args: { jobIds: "seven" } });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().detail, /jobIds/);
+    const misspelt = await call("POST", "/api/tasks/submit", users.operator, { task: "jobs:OptimizeJobsTask", args: { jobIds: [7], jobIdz: [8] } });
+    assert.equal(misspelt.statusCode, 400, "an unknown field is refused, not dropped");
+    assert.match(misspelt.json().detail, /unknown field 'jobIdz' \(fields: jobIds\)/);
     const unknown = await call("POST", "/api/tasks/submit", users.operator, { task: "jobs:NoSuchTask", args: {} });
     assert.equal(unknown.statusCode, 404);
     const ok = await call("POST", "/api/tasks/submit", users.operator, { task: "jobs:OptimizeJobsTask", args: { jobIds: [7] }, labels: { vo: "lhcb" } });
