@@ -25,6 +25,7 @@ import { metrics, recordDeadLettered } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
 import type { DecidedRetries, RetryOverrideResolver } from "./retry-strategy.ts";
+import { recordTaskOutcome } from "./task-stats.ts";
 import type { TaskClass } from "./task.ts";
 
 /** Why a task failed for good (the `reason` of its log line). */
@@ -291,6 +292,7 @@ export class OutcomeStep {
   }
 
   private tell(job: Job<TaskJobData>, decision: AttemptDecision): void {
+    recordTaskOutcome(this.opts.redis, job, decision); // the dashboard's tasks-by-type statistics
     const hook = this.opts.onOutcome;
     if (!hook) return;
     try {
