@@ -8,6 +8,7 @@ import { getEngine } from "../../src/db/sql/engine.ts";
 import { TaskDB } from "../../src/db/sql/task-db.ts";
 import { validateArgs } from "../../src/engine/producer.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/server.ts";
+import { dashboardLoginLink, demoOperatorClaims } from "../../src/dashboard/login-link.ts";
 import { GUBBINS_ROOT, setupHttpEnv, users, type HttpEnv } from "../http/support.ts";
 import { launchChromium, loginPage, sameOriginContext, skipWithoutChromium } from "./support.ts";
 
@@ -76,6 +77,21 @@ describe("dashboard in a browser", { skip: skipWithoutChromium }, () => {
     assert.deepEqual(await ctx.cookies(), []);
     await page.goto("/dashboard/schedules/");
     assert.match(page.url(), /\/login$/);
+    await ctx.close();
+  });
+
+  test("dev's login link logs the demo operator in; the token never goes into a URL the server sees", async () => {
+    const ctx = await context();
+    const seen: string[] = [];
+    ctx.on("request", (r) => seen.push(r.url()));
+    const token = await he.token(demoOperatorClaims);
+    const page = await ctx.newPage();
+    await page.goto(dashboardLoginLink(server.url, token));
+    await page.waitForURL(/\/dashboard\/$/);
+    assert.equal(await page.locator("h1").textContent(), "Overview");
+    assert.match((await page.locator(".who").textContent()) ?? "", /^bob \(lhcb_admin, all VOs\)$/);
+    assert.deepEqual(seen.filter((u) => u.includes(token.slice(0, 40))), [], "no request URL carries the token");
+    assert.equal(await page.evaluate("history.length"), 2, "the link (with its token) is replaced in history");
     await ctx.close();
   });
 
