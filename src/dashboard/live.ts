@@ -40,18 +40,16 @@ async function perMinute(engine: Engine, state: "completed" | "failed", now: num
   return out;
 }
 
-async function oldestWaiting(engine: Engine, size: Size): Promise<number | null> {
-  const q = engine.producer.queue(size);
-  const jobs = [...(await q.getJobs(["wait"], 0, 0, true)), ...(await q.getJobs(["prioritized"], 0, 0, true))];
-  const times = jobs.filter(Boolean).map((j) => j.timestamp);
-  return times.length ? Math.min(...times) : null;
+/** Enqueue time of the oldest task waiting at any priority of one queue (from the status's per-priority ages). */
+function oldestWaiting(q: QueueStatus, now: number): number | null {
+  const ages = Object.values(q.oldestWaitingSeconds).filter((a): a is number => a !== null);
+  return ages.length ? now - Math.max(...ages) * 1000 : null;
 }
 
 export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): Promise<Snapshot> {
   const now = Date.now();
-  const [queues, oldest, byVo, outbox, epoch, completed, failed] = await Promise.all([
+  const [queues, byVo, outbox, epoch, completed, failed] = await Promise.all([
     queueStatuses(engine.producer),
-    Promise.all(SIZES.map((s) => oldestWaiting(engine, s))),
     taskDB ? taskDB.countByVo({ status: "pending" }) : Promise.resolve(null),
     outboxSize(engine.redis),
     engine.redis.get(BROKER_EPOCH_KEY),
@@ -61,7 +59,7 @@ export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): 
   return {
     at: now,
     queues,
-    oldestWaitingAt: Object.fromEntries(SIZES.map((s, i) => [s, oldest[i] ?? null])) as Record<Size, number | null>,
+    oldestWaitingAt: Object.fromEntries(queues.map((q) => [q.size, oldestWaiting(q, now)])) as Record<Size, number | null>,
     deadLettersByVo: byVo,
     outbox,
     epoch,
