@@ -160,6 +160,13 @@ describe("dashboard steering a running system", { skip: skipWithoutChromium }, (
     assert.ok(newTask);
     await page.locator("dd.status a").click();
     assert.equal(await page.locator("dd.state").textContent(), "completed");
+    // Two more, still pending, so the screenshot shows both states.
+    for (const [taskName, args, vo, type, message] of [
+      ["my_pilots:MyPilotTask", { ceName: "ce.gridpp.example" }, "gridpp", "PilotSubmissionError", "pilot submission to CE ce.gridpp.example failed (success rate 0)"],
+      ["lollygag:OwnerReportTask", { vo: "lhcb" }, "lhcb", "TaskTimeoutError", "task lollygag:OwnerReportTask timed out after 600000 ms"],
+    ] as const) {
+      await taskDB.insertDeadLetter({ taskId: `dead-${taskName}`, taskName, args, labels: { vo }, vo, firstSubmittedAt: new Date(Date.now() - 7_200_000), attempts: 1, errors: [{ attempt: 1, at: new Date().toISOString(), type, message }] });
+    }
     await page.goto("/dashboard/dead-letters/");
     await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-dead-letters.png") });
     await ctx.close();
