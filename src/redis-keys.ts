@@ -8,7 +8,7 @@
 //   {diracx}:scheduler:schedules           set of schedule ids
 //   {diracx}:scheduler:schedule:<id>       hash describing one schedule
 //   {diracx}:broker:epoch                  fresh-broker sentinel
-//   {diracx}:stats:<5m|1h>:<bucket start>  per-task outcome counts and durations (task-stats.ts)
+//   {diracx}:stats:<1m|5m|1h>:<start>      outcome counts and durations per time bucket (task-stats.ts)
 //   {diracx}:stats:last-failure            per-task last final failure
 //   {diracx}:lock:mutex:<type>:<key>       MutexLock
 //   {diracx}:lock:rw:<type>:<key>          ExclusiveRWLock / SharedRWLock (one key, both modes)
@@ -51,7 +51,7 @@ export function scheduleKey(scheduleId: string): string {
 export const BROKER_EPOCH_KEY = `${ROOT}broker:epoch`;
 
 /** Per-task outcome counts and duration histograms of one time bucket (src/engine/task-stats.ts). */
-export function taskStatsKey(granularity: "5m" | "1h", bucketStart: number): string {
+export function taskStatsKey(granularity: "1m" | "5m" | "1h", bucketStart: number): string {
   return `${ROOT}stats:${granularity}:${bucketStart}`;
 }
 

@@ -118,7 +118,7 @@ export function schedulesPage(ctx: PageContext, rows: readonly ScheduleStatus[])
     "/schedules",
     html`<table class="grid"><thead><tr><th>Schedule</th><th>Task</th><th>VO</th><th>Spec</th><th>Next run (UTC)</th><th>Last run</th><th>Outcome</th><th>State</th>${ctx.user?.canWrite ? html`<th>Actions</th>` : ""}</tr></thead>
 <tbody>${rows.map(
-      (r) => html`<tr data-schedule="${r.id}"><td>${r.id}</td><td>${r.task}</td><td>${r.vo ?? "-"}</td><td>${r.kind} ${r.schedule}</td><td>${when(r.nextRunAt)}</td><td>${when(r.lastRunAt)}</td><td>${r.lastOutcome ?? "-"}${r.lastError ? html` <span class="err">${r.lastError}</span>` : ""}</td>
+      (r) => html`<tr data-schedule="${r.id}"><td>${r.id}</td><td>${r.task}</td><td>${r.vo ?? "-"}${r.variant ? html` <span class="badge">${r.variant}</span>` : ""}</td><td><code>${r.schedule}</code></td><td>${when(r.nextRunAt)}</td><td>${when(r.lastRunAt)}</td><td>${r.lastOutcome ?? "-"}${r.lastError ? html` <span class="err">${r.lastError}</span>` : ""}</td>
 <td><span class="badge ${r.paused ? "paused" : "active"}">${r.paused ? "paused" : "active"}</span>${r.problem ? html` <span class="err">${r.problem}</span>` : ""}</td>
 ${ctx.user?.canWrite ? html`<td>${r.paused ? action(ctx, `/schedules/${encodeURIComponent(r.id)}/resume`, "Resume") : action(ctx, `/schedules/${encodeURIComponent(r.id)}/pause`, "Pause")}${action(ctx, `/schedules/${encodeURIComponent(r.id)}/trigger`, "Trigger now")}</td>` : ""}</tr>`,
     )}</tbody></table>${rows.length ? "" : html`<p>No schedules.</p>`}`,

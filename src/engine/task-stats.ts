@@ -4,7 +4,8 @@
 // and written to small time-bucketed Redis hashes at most once a second per connection (the first
 // outcome after a quiet second is written at once), so the hot path costs a Map update, not a
 // round trip. Buckets: 5 minutes (kept 70 min, for the last hour) and 1 hour (kept 25 h, for the
-// last day). Durations are log-scale histograms (each bucket 20 % wider than the last), so
+// last day) per task; 1 minute (kept 65 min) for the totals of the overview's throughput chart,
+// which so does not depend on how long BullMQ keeps finished jobs. Durations are log-scale histograms (each bucket 20 % wider than the last), so
 // percentiles are upper bounds within 20 %. Prometheus (src/engine/metrics.ts) keeps the
 // per-process counters; this is the cluster-wide recent view one page can read in a few commands.
 import type { Job } from "bullmq";
@@ -18,6 +19,7 @@ export type StatOutcome = (typeof STAT_OUTCOMES)[number];
 
 const GRANULARITIES = { "5m": { ms: 5 * 60_000, keepMs: 70 * 60_000 }, "1h": { ms: 3_600_000, keepMs: 25 * 3_600_000 } } as const;
 type Granularity = keyof typeof GRANULARITIES;
+const MINUTE = { ms: 60_000, keepMs: 65 * 60_000 } as const;
 const FLUSH_INTERVAL_MS = 1000;
 const GROWTH = 1.2;
 const LOG_GROWTH = Math.log(GROWTH);
@@ -90,6 +92,14 @@ class Recorder {
       for (const [field, n] of counts) pipe.hincrby(key, field, n);
       pipe.pexpire(key, keepMs + ms);
     }
+    // Totals per minute, every task together: the throughput chart.
+    const minuteKey = taskStatsKey("1m", Math.floor(now / MINUTE.ms) * MINUTE.ms);
+    for (const outcome of ["completed", "failed"] as const) {
+      let n = 0;
+      for (const [field, c] of counts) if (field.endsWith(`\t${outcome}`)) n += c;
+      if (n) pipe.hincrby(minuteKey, outcome, n);
+    }
+    pipe.pexpire(minuteKey, MINUTE.keepMs + MINUTE.ms);
     if (lastFailure.size) pipe.hset(TASK_LAST_FAILURE_KEY, Object.fromEntries(lastFailure));
     try {
       const res = (await pipe.exec()) ?? [];
@@ -224,4 +234,21 @@ export async function readTaskStats(redis: Redis, now = Date.now()): Promise<Map
     out.set(task, { hour: hour.get(task) ?? EMPTY, day: day.get(task) ?? EMPTY, ...(lastFailure ? { lastFailure } : {}) });
   }
   return out;
+}
+
+/** Tasks completed and failed for good per minute over the last `minutes` minutes, every task together, oldest minute first. */
+export async function readThroughput(redis: Redis, minutes: number, now = Date.now()): Promise<{ completed: number[]; failed: number[] }> {
+  const current = Math.floor(now / MINUTE.ms) * MINUTE.ms;
+  const pipe = redis.pipeline();
+  for (let m = minutes - 1; m >= 0; m--) pipe.hmget(taskStatsKey("1m", current - m * MINUTE.ms), "completed", "failed");
+  const res = (await pipe.exec()) ?? [];
+  const completed: number[] = [];
+  const failed: number[] = [];
+  for (const [err, v] of res) {
+    if (err) throw err;
+    const [c, f] = (v ?? [null, null]) as (string | null)[];
+    completed.push(Number(c ?? 0));
+    failed.push(Number(f ?? 0));
+  }
+  return { completed, failed };
 }

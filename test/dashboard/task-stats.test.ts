@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Redis } from "ioredis";
-import { bucketUpperMs, durationBucket, readTaskStats, recordTaskOutcome } from "../../src/engine/task-stats.ts";
+import { bucketUpperMs, durationBucket, readTaskStats, readThroughput, recordTaskOutcome } from "../../src/engine/task-stats.ts";
 import { waitFor } from "../engine/support.ts";
 import { RedisServer } from "../support/redis.ts";
 
@@ -53,4 +53,12 @@ test("completed, retried, deferred and failed outcomes are counted per task with
   assert.equal(stats.lastFailure?.message, "bad input");
   assert.equal(stats.lastFailure?.taskId, "f");
   assert.equal((await readTaskStats(redis)).get("t:Other")?.hour.completed, 1);
+  // The overview's chart: every task's completions and final failures per minute.
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const tp = await waitFor("the per-minute totals", async () => {
+    const t = await readThroughput(redis, 60);
+    return sum(t.completed) === 21 ? t : undefined;
+  });
+  assert.equal(tp.completed.length, 60);
+  assert.equal(sum(tp.failed), 1);
 });
