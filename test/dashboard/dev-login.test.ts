@@ -25,7 +25,8 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test("dev prints a login link that logs the demo operator into the dashboard", { skip: skipWithoutChromium }, async () => {
+// A bound, so a dev that never prints the link fails the test instead of hanging it (the loaded CI machine took 4 min).
+test("dev prints a login link that logs the demo operator into the dashboard", { skip: skipWithoutChromium, timeout: 480_000 }, async () => {
   // A new user's environment: no Redis, database or configuration of the test runner.
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DIRACX_") && k !== "NODE_TEST_CONTEXT") env[k] = v;
