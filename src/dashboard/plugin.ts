@@ -14,7 +14,7 @@ import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { getEngine } from "../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetterFilter, type DeadLetterStatus, type JsonValue } from "../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter, type ResubmitResult } from "../engine/dead-letter.ts";
-import { readTaskStats } from "../engine/task-stats.ts";
+import { readTaskStats, type TaskStats } from "../engine/task-stats.ts";
 import { SIZES } from "../engine/priorities.ts";
 import type { Engine } from "../engine/wiring.ts";
 import type { AuthorizedUser, TokenVerifier } from "../http/auth.ts";
@@ -397,9 +397,16 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
     const s = await reader(req, reply);
     if (!s) return reply;
     const stats = await readTaskStats(engine.redis);
+    const vo = visibleVo(s.user);
+    // Counts are per task type over every VO; a failure's message and task only go to those who may see its VO.
+    const mine = (st: TaskStats | undefined): TaskStats | undefined => {
+      if (!st?.lastFailure || vo === undefined || st.lastFailure.vo === undefined || st.lastFailure.vo === vo) return st;
+      const { lastFailure: _hidden, ...rest } = st;
+      return rest;
+    };
     const rows = engine.tasks.entries().map(([id, cls]) => ({
       id,
-      stats: stats.get(id),
+      stats: mine(stats.get(id)),
       size: cls.size,
       priority: cls.priority,
       retry: cls.retryPolicy.describe(),

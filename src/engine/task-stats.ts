@@ -116,7 +116,7 @@ class Recorder {
 const recorders = new WeakMap<Redis, Recorder>();
 
 /** Counts one decision of the outcome step for the tasks-by-type view; never throws, no round trip now. */
-export function recordTaskOutcome(redis: Redis, job: Pick<Job, "name" | "id" | "processedOn">, decision: CountedDecision): void {
+export function recordTaskOutcome(redis: Redis, job: Pick<Job, "name" | "id" | "processedOn"> & { data?: { meta?: { labels?: { vo?: unknown } } } }, decision: CountedDecision): void {
   let r = recorders.get(redis);
   if (!r) recorders.set(redis, (r = new Recorder(redis)));
   // processedOn: when this attempt started (BullMQ's moveToActive), so this is the attempt's duration.
@@ -132,7 +132,9 @@ export function recordTaskOutcome(redis: Redis, job: Pick<Job, "name" | "id" | "
       const e = errorRecord(decision.error);
       // Failures that never ran the task body here (unknown task, a dead worker) have no duration of their own.
       const timed = decision.reason === "no retry left" || decision.reason === "StopRetrying";
-      return r.record(job.name, "failed", timed ? ran : undefined, JSON.stringify({ at: Date.now(), taskId: job.id, type: e.type, message: e.message, reason: decision.reason }));
+      const vo = job.data?.meta?.labels?.vo;
+      const failure = { at: Date.now(), taskId: job.id, type: e.type, message: e.message, reason: decision.reason, ...(typeof vo === "string" ? { vo } : {}) };
+      return r.record(job.name, "failed", timed ? ran : undefined, JSON.stringify(failure));
     }
     case "requeue":
       return;
@@ -152,7 +154,8 @@ export interface TaskWindowStats {
 export interface TaskStats {
   hour: TaskWindowStats;
   day: TaskWindowStats;
-  lastFailure?: { at: number; taskId?: string; type: string; message: string; reason: string };
+  /** `vo`: the failed task's VO label, so a page shows it only to those who may see that VO. */
+  lastFailure?: { at: number; taskId?: string; type: string; message: string; reason: string; vo?: string };
 }
 
 function bucketStarts(g: Granularity, windowMs: number, now: number): number[] {

@@ -33,7 +33,7 @@ test("completed, retried, deferred and failed outcomes are counted per task with
   recordTaskOutcome(redis, job("r", 10), { kind: "retry", error: new Error("again") });
   recordTaskOutcome(redis, job("d", 0), { kind: "deferral" });
   recordTaskOutcome(redis, job("q", 0), { kind: "requeue" });
-  recordTaskOutcome(redis, job("f", 10), { kind: "final", error: new TypeError("bad input"), reason: "no retry left" });
+  recordTaskOutcome(redis, { ...job("f", 10), data: { meta: { labels: { vo: "gridpp" } } } }, { kind: "final", error: new TypeError("bad input"), reason: "no retry left" });
   recordTaskOutcome(redis, { name: "t:Other", id: "o", processedOn: Date.now() }, { kind: "success" });
 
   const stats = await waitFor("the counts to be written", async () => {
@@ -52,6 +52,7 @@ test("completed, retried, deferred and failed outcomes are counted per task with
   assert.equal(stats.lastFailure?.type, "TypeError");
   assert.equal(stats.lastFailure?.message, "bad input");
   assert.equal(stats.lastFailure?.taskId, "f");
+  assert.equal(stats.lastFailure?.vo, "gridpp", "kept so the page shows it only to those who may see gridpp");
   assert.equal((await readTaskStats(redis)).get("t:Other")?.hour.completed, 1);
   // The overview's chart: every task's completions and final failures per minute.
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
