@@ -8,6 +8,8 @@
 //   {diracx}:scheduler:schedules           set of schedule ids
 //   {diracx}:scheduler:schedule:<id>       hash describing one schedule
 //   {diracx}:broker:epoch                  fresh-broker sentinel
+//   {diracx}:stats:<1m|5m|1h>:<start>      outcome counts and durations per time bucket (task-stats.ts)
+//   {diracx}:stats:last-failure            per-task last final failure
 //   {diracx}:lock:mutex:<type>:<key>       MutexLock
 //   {diracx}:lock:rw:<type>:<key>          ExclusiveRWLock / SharedRWLock (one key, both modes)
 //   {diracx}:limiter:rate:<type>:<key>     RateLimiter
@@ -47,6 +49,14 @@ export function scheduleKey(scheduleId: string): string {
  * process already noticed a wipe.
  */
 export const BROKER_EPOCH_KEY = `${ROOT}broker:epoch`;
+
+/** Per-task outcome counts and duration histograms of one time bucket (src/engine/task-stats.ts). */
+export function taskStatsKey(granularity: "1m" | "5m" | "1h", bucketStart: number): string {
+  return `${ROOT}stats:${granularity}:${bucketStart}`;
+}
+
+/** Hash task name → JSON of its last final failure (src/engine/task-stats.ts). */
+export const TASK_LAST_FAILURE_KEY = `${ROOT}stats:last-failure`;
 
 /** How a lock key is held; also the `kind` argument the lock Lua scripts switch on. */
 export type LockKind = "mutex" | "write" | "read" | "concurrency" | "rate";

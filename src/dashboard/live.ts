@@ -3,7 +3,8 @@
 // cost the broker what one does.
 import { queueStatuses, type QueueStatus } from "../ops/queue-status.ts";
 import { outboxSize } from "../engine/dead-letter.ts";
-import { SIZES, type Size } from "../engine/priorities.ts";
+import type { Size } from "../engine/priorities.ts";
+import { readThroughput } from "../engine/task-stats.ts";
 import type { Engine } from "../engine/wiring.ts";
 import type { TaskDB } from "../db/sql/task-db.ts";
 import type { Logger } from "../logging.ts";
@@ -26,47 +27,31 @@ export interface Snapshot {
   failedPerMinute: number[];
 }
 
-async function perMinute(engine: Engine, state: "completed" | "failed", now: number): Promise<number[]> {
-  const start = now - THROUGHPUT_MINUTES * 60_000;
-  const pipe = engine.redis.pipeline();
-  for (const size of SIZES) {
-    // BullMQ scores its finished sets by finish time; the key comes from BullMQ's own key map.
-    const key = engine.producer.queue(size).keys[state]!;
-    for (let m = 0; m < THROUGHPUT_MINUTES; m++) pipe.zcount(key, start + m * 60_000, start + (m + 1) * 60_000 - 1);
-  }
-  const res = (await pipe.exec()) ?? [];
-  const out = new Array<number>(THROUGHPUT_MINUTES).fill(0);
-  res.forEach(([, n], i) => (out[i % THROUGHPUT_MINUTES]! += Number(n ?? 0)));
-  return out;
-}
-
-async function oldestWaiting(engine: Engine, size: Size): Promise<number | null> {
-  const q = engine.producer.queue(size);
-  const jobs = [...(await q.getJobs(["wait"], 0, 0, true)), ...(await q.getJobs(["prioritized"], 0, 0, true))];
-  const times = jobs.filter(Boolean).map((j) => j.timestamp);
-  return times.length ? Math.min(...times) : null;
+/** Enqueue time of the oldest task waiting at any priority of one queue (from the status's per-priority ages). */
+function oldestWaiting(q: QueueStatus, now: number): number | null {
+  const ages = Object.values(q.oldestWaitingSeconds).filter((a): a is number => a !== null);
+  return ages.length ? now - Math.max(...ages) * 1000 : null;
 }
 
 export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): Promise<Snapshot> {
   const now = Date.now();
-  const [queues, oldest, byVo, outbox, epoch, completed, failed] = await Promise.all([
+  const [queues, byVo, outbox, epoch, throughput] = await Promise.all([
     queueStatuses(engine.producer),
-    Promise.all(SIZES.map((s) => oldestWaiting(engine, s))),
     taskDB ? taskDB.countByVo({ status: "pending" }) : Promise.resolve(null),
     outboxSize(engine.redis),
     engine.redis.get(BROKER_EPOCH_KEY),
-    perMinute(engine, "completed", now),
-    perMinute(engine, "failed", now),
+    // Counted by the outcome step (src/engine/task-stats.ts), not read from BullMQ's finished sets, whose retention may be short.
+    readThroughput(engine.redis, THROUGHPUT_MINUTES, now),
   ]);
   return {
     at: now,
     queues,
-    oldestWaitingAt: Object.fromEntries(SIZES.map((s, i) => [s, oldest[i] ?? null])) as Record<Size, number | null>,
+    oldestWaitingAt: Object.fromEntries(queues.map((q) => [q.size, oldestWaiting(q, now)])) as Record<Size, number | null>,
     deadLettersByVo: byVo,
     outbox,
     epoch,
-    completedPerMinute: completed,
-    failedPerMinute: failed,
+    completedPerMinute: throughput.completed,
+    failedPerMinute: throughput.failed,
   };
 }
 

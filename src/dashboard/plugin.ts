@@ -14,6 +14,7 @@ import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { getEngine } from "../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetterFilter, type DeadLetterStatus, type JsonValue } from "../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter, type ResubmitResult } from "../engine/dead-letter.ts";
+import { readTaskStats, type TaskStats } from "../engine/task-stats.ts";
 import { SIZES } from "../engine/priorities.ts";
 import type { Engine } from "../engine/wiring.ts";
 import type { AuthorizedUser, TokenVerifier } from "../http/auth.ts";
@@ -136,7 +137,7 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
   });
   const flashOf = (req: FastifyRequest): views.PageContext["flash"] => {
     const q = req.query as Record<string, string | undefined>;
-    if (q.ok) return { kind: "ok", text: q.ok };
+    if (q.ok) return { kind: "ok", text: q.ok, task: q.task };
     if (q.error) return { kind: "error", text: q.error };
     return undefined;
   };
@@ -178,7 +179,7 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
     await taskDB?.recordAction({ sub: s.user.sub, username: s.user.preferredUsername, diracGroup: s.user.diracGroup, vo: s.user.vo, action, target, detail });
   }
 
-  const back = (req: FastifyRequest, reply: FastifyReply, path: string, message: { ok?: string; error?: string }) => reply.redirect(`${rootOf(req)}${path}${views.queryString(message)}`, 303);
+  const back = (req: FastifyRequest, reply: FastifyReply, path: string, message: { ok?: string; error?: string; task?: string }) => reply.redirect(`${rootOf(req)}${path}${views.queryString(message)}`, 303);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err instanceof HttpError ? err.status : (err.statusCode ?? 500);
@@ -268,7 +269,7 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
     else if (action === "resume") await schedules.resume(id);
     const taskId = action === "trigger" ? await schedules.trigger(id) : undefined;
     await audit(s, `schedule.${action}`, id, taskId ? { taskId } : {});
-    return back(req, reply, "/schedules/", { ok: taskId ? `${id}: submitted task ${taskId}` : `${id}: ${action}d` });
+    return back(req, reply, "/schedules/", taskId ? { ok: `${id}: submitted task`, task: taskId } : { ok: `${id}: ${action}d` });
   });
 
   function deadLetterQuery(req: FastifyRequest, s: Session): { q: views.DeadLetterQuery; filter: DeadLetterFilter } {
@@ -395,8 +396,17 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
   app.get("/tasks/", async (req, reply) => {
     const s = await reader(req, reply);
     if (!s) return reply;
+    const stats = await readTaskStats(engine.redis);
+    const vo = visibleVo(s.user);
+    // Counts are per task type over every VO; a failure's message and task only go to those who may see its VO.
+    const mine = (st: TaskStats | undefined): TaskStats | undefined => {
+      if (!st?.lastFailure || vo === undefined || st.lastFailure.vo === undefined || st.lastFailure.vo === vo) return st;
+      const { lastFailure: _hidden, ...rest } = st;
+      return rest;
+    };
     const rows = engine.tasks.entries().map(([id, cls]) => ({
       id,
+      stats: mine(stats.get(id)),
       size: cls.size,
       priority: cls.priority,
       retry: cls.retryPolicy.describe(),

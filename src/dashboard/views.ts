@@ -5,6 +5,7 @@ import type { DeadLetter, OperatorAction } from "../db/sql/task-db.ts";
 import type { LockInfo } from "../locks/manager.ts";
 import type { TaskView } from "../ops/tasks.ts";
 import type { ScheduleStatus } from "../scheduler/admin.ts";
+import type { TaskStats } from "../engine/task-stats.ts";
 import { html, type Html, type Interpolation } from "./html.ts";
 import { ageText, liveValues, THROUGHPUT_MINUTES, type Snapshot } from "./live.ts";
 
@@ -13,7 +14,8 @@ export interface PageContext {
   /** Absent on the login page. */
   user?: { name: string; vo: string; group: string; canWrite: boolean; allVos: boolean };
   csrf: string;
-  flash?: { kind: "ok" | "error"; text: string } | undefined;
+  /** A message after an action; `task` links the task it submitted. */
+  flash?: { kind: "ok" | "error"; text: string; task?: string | undefined } | undefined;
 }
 
 const NAV: [string, string][] = [
@@ -37,7 +39,7 @@ ${ctx.user ? html`<nav>${NAV.map(([p, n]) => html`<a href="${ctx.root}${p}/"${p 
 <span class="who">${ctx.user.name} (${ctx.user.group}${ctx.user.allVos ? ", all VOs" : `, VO ${ctx.user.vo}`}${ctx.user.canWrite ? "" : ", read-only"})</span>
 <form method="post" action="${ctx.root}/logout" class="inline"><input type="hidden" name="_csrf" value="${ctx.csrf}"><button>Log out</button></form>` : ""}
 </header>
-${ctx.flash ? html`<p class="flash ${ctx.flash.kind}" role="status">${ctx.flash.text}</p>` : ""}
+${ctx.flash ? html`<p class="flash ${ctx.flash.kind}" role="status">${ctx.flash.text}${ctx.flash.task ? html` <a href="${ctx.root}/tasks/${encodeURIComponent(ctx.flash.task)}">${ctx.flash.task}</a>` : ""}</p>` : ""}
 <main><h1>${title}</h1>${body}</main></body></html>`;
 }
 
@@ -93,6 +95,20 @@ export function overviewPage(ctx: PageContext, s: Snapshot, vo: string | undefin
   );
 }
 
+const STAT_COLUMNS = [
+  ["completed", "completed"],
+  ["failed", "failed"],
+  ["retried", "retried"],
+  ["deferred", "deferred"],
+] as const satisfies readonly (readonly [keyof TaskStats["hour"], string])[];
+
+/** A duration for people: 850 ms, 4.2 s, 3m05s. */
+export function durationText(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return ageText(ms);
+}
+
 const when = (ms: number | undefined): string => (ms ? new Date(ms).toISOString().replace(".000Z", "Z") : "-");
 
 export function schedulesPage(ctx: PageContext, rows: readonly ScheduleStatus[]): Html {
@@ -102,7 +118,7 @@ export function schedulesPage(ctx: PageContext, rows: readonly ScheduleStatus[])
     "/schedules",
     html`<table class="grid"><thead><tr><th>Schedule</th><th>Task</th><th>VO</th><th>Spec</th><th>Next run (UTC)</th><th>Last run</th><th>Outcome</th><th>State</th>${ctx.user?.canWrite ? html`<th>Actions</th>` : ""}</tr></thead>
 <tbody>${rows.map(
-      (r) => html`<tr data-schedule="${r.id}"><td>${r.id}</td><td>${r.task}</td><td>${r.vo ?? "-"}</td><td>${r.kind} ${r.schedule}</td><td>${when(r.nextRunAt)}</td><td>${when(r.lastRunAt)}</td><td>${r.lastOutcome ?? "-"}${r.lastError ? html` <span class="err">${r.lastError}</span>` : ""}</td>
+      (r) => html`<tr data-schedule="${r.id}"><td>${r.id}</td><td>${r.task}</td><td>${r.vo ?? "-"}${r.variant ? html` <span class="badge">${r.variant}</span>` : ""}</td><td><code>${r.schedule}</code></td><td>${when(r.nextRunAt)}</td><td>${when(r.lastRunAt)}</td><td>${r.lastOutcome ?? "-"}${r.lastError ? html` <span class="err">${r.lastError}</span>` : ""}</td>
 <td><span class="badge ${r.paused ? "paused" : "active"}">${r.paused ? "paused" : "active"}</span>${r.problem ? html` <span class="err">${r.problem}</span>` : ""}</td>
 ${ctx.user?.canWrite ? html`<td>${r.paused ? action(ctx, `/schedules/${encodeURIComponent(r.id)}/resume`, "Resume") : action(ctx, `/schedules/${encodeURIComponent(r.id)}/pause`, "Pause")}${action(ctx, `/schedules/${encodeURIComponent(r.id)}/trigger`, "Trigger now")}</td>` : ""}</tr>`,
     )}</tbody></table>${rows.length ? "" : html`<p>No schedules.</p>`}`,
@@ -157,7 +173,7 @@ export function deadLetterPage(ctx: PageContext, e: DeadLetter): Html {
     ctx,
     `Dead letter ${e.id}`,
     "/dead-letters",
-    html`<dl class="facts"><dt>Task</dt><dd>${e.taskName}</dd><dt>Task id</dt><dd>${e.taskId}</dd><dt>Status</dt><dd>${e.status}${e.resubmittedTaskId ? html` as <a href="${ctx.root}/tasks/${encodeURIComponent(e.resubmittedTaskId)}">${e.resubmittedTaskId}</a>` : ""}</dd>
+    html`<dl class="facts"><dt>Task</dt><dd>${e.taskName}</dd><dt>Task id</dt><dd>${e.taskId}</dd><dt>Status</dt><dd class="status">${e.status}${e.resubmittedTaskId ? html` as <a href="${ctx.root}/tasks/${encodeURIComponent(e.resubmittedTaskId)}">${e.resubmittedTaskId}</a>` : ""}</dd>
 <dt>VO</dt><dd>${e.vo ?? "-"}</dd><dt>First submitted</dt><dd>${e.firstSubmittedAt.toISOString()}</dd><dt>Arguments</dt><dd><pre>${JSON.stringify(e.args, null, 2)}</pre></dd><dt>Labels</dt><dd><pre>${JSON.stringify(e.labels, null, 2)}</pre></dd></dl>
 <h2>Attempts</h2><ol>${e.errors.map((a) => html`<li>attempt ${a.attempt} at ${a.at}: <b>${a.type}</b>: ${a.message}${a.stack ? html`<pre>${a.stack}</pre>` : ""}</li>`)}</ol>
 ${e.status === "pending" ? html`${action(ctx, "/dead-letters/resubmit", "Resubmit", { id: String(e.id) })}${action(ctx, "/dead-letters/discard", "Discard", { id: String(e.id) }, `Discard dead letter ${e.id}?`)}` : ""}`,
@@ -186,21 +202,22 @@ export function taskPage(ctx: PageContext, t: TaskView, canCancel: boolean): Htm
     ctx,
     `Task ${t.taskId}`,
     "/tasks",
-    html`<dl class="facts"><dt>Task</dt><dd>${t.task}</dd><dt>State</dt><dd class="state">${t.state}</dd><dt>Queue</dt><dd>${t.size} / ${t.priority}</dd>
+    html`<dl class="facts"><dt>Task</dt><dd class="task">${t.task}</dd><dt>State</dt><dd class="state">${t.state}</dd><dt>Queue</dt><dd>${t.size} / ${t.priority}</dd>
 <dt>First submitted</dt><dd>${t.firstSubmittedAt}</dd><dt>Queued</dt><dd>${t.queuedAt}</dd><dt>Attempts</dt><dd>${t.attempts}</dd><dt>Deferrals</dt><dd>${t.deferrals}</dd>
 <dt>Arguments</dt><dd><pre>${JSON.stringify(t.args, null, 2)}</pre></dd><dt>Labels</dt><dd><pre>${JSON.stringify(t.labels, null, 2)}</pre></dd>
 ${t.parent ? html`<dt>Parent</dt><dd>${rel(t.parent)}</dd>` : ""}
 ${t.result !== undefined ? html`<dt>Result</dt><dd><pre>${JSON.stringify(t.result, null, 2)}</pre></dd>` : ""}
 ${t.failedReason ? html`<dt>Failed</dt><dd class="err">${t.failedReason}</dd>` : ""}</dl>
 ${t.children.length ? html`<h2>Children</h2><ul>${t.children.map((c) => html`<li>${rel(c)}</li>`)}</ul>` : ""}
-<h2>Attempts</h2>${t.history.length ? html`<ol>${t.history.map((a) => html`<li><pre>${JSON.stringify(a, null, 2)}</pre></li>`)}</ol>` : html`<p>No failed attempt.</p>`}
-<h2>Locks held</h2>${t.locks.length ? html`<ul>${t.locks.map((l) => html`<li>${l.redisKey} (${l.type}${l.mode ? `:${l.mode}` : ""})</li>`)}</ul>` : html`<p>None.</p>`}
+<h2>Attempts</h2>${t.history.length ? html`<ol class="attempts">${t.history.map((a) => html`<li>attempt ${a.attempt} at ${when(a.startedAt)}: <b>${a.outcome}</b> after ${durationText(a.durationMs)}${a.error ? html`: <span class="error-type">${a.error.type}</span>: <span class="err">${a.error.message}</span>${a.error.stack ? html`<details><summary>stack</summary><pre>${a.error.stack}</pre></details>` : ""}` : ""}</li>`)}</ol>` : html`<p>No failed attempt.</p>`}
+<section class="locks"><h2>Locks held</h2>${t.locks.length ? html`<ul>${t.locks.map((l) => html`<li>${l.redisKey} (${l.type}${l.mode ? `:${l.mode}` : ""})</li>`)}</ul>` : html`<p>None.</p>`}</section>
 ${canCancel ? action(ctx, `/tasks/${encodeURIComponent(t.taskId)}/cancel`, "Cancel", {}, `Cancel task ${t.taskId}?`) : ""}`,
   );
 }
 
 export interface TaskTypeRow {
   id: string;
+  stats: TaskStats | undefined;
   size: string;
   priority: string;
   retry: string;
@@ -215,9 +232,13 @@ export function tasksPage(ctx: PageContext, rows: readonly TaskTypeRow[], lookup
     "Tasks",
     "/tasks",
     html`<form method="get" action="${ctx.root}/tasks/lookup" class="filters"><label>Task id <input name="id" required></label><button>Show</button></form>${lookup}
-<table class="grid"><thead><tr><th>Task</th><th>Size</th><th>Priority</th><th>Retry</th><th>Dead-letter</th><th>Default schedule</th>${ctx.user?.canWrite ? html`<th>Submit</th>` : ""}</tr></thead>
+<table class="grid"><thead><tr><th rowspan="2">Task</th><th rowspan="2">Size</th><th rowspan="2">Priority</th><th rowspan="2">Retry</th><th rowspan="2">Dead-letter</th><th rowspan="2">Default schedule</th><th colspan="4">Last hour</th><th colspan="4">Last 24 h</th><th colspan="2">Duration (24 h)</th><th rowspan="2">Last failure</th>${ctx.user?.canWrite ? html`<th rowspan="2">Submit</th>` : ""}</tr>
+<tr>${[1, 2].map(() => STAT_COLUMNS.map(([, label]) => html`<th>${label}</th>`))}<th>p50</th><th>p95</th></tr></thead>
 <tbody>${rows.map(
       (r) => html`<tr data-task-type="${r.id}"><td>${r.id}</td><td>${r.size}</td><td>${r.priority}</td><td>${r.retry}</td><td>${r.dlqEligible ? "yes" : "no"}</td><td>${r.schedule}</td>
+${STAT_COLUMNS.map(([k]) => html`<td class="num ${k}-1h">${r.stats?.hour[k] ?? 0}</td>`)}${STAT_COLUMNS.map(([k]) => html`<td class="num ${k}-24h">${r.stats?.day[k] ?? 0}</td>`)}
+<td class="num p50">${r.stats?.day.p50Ms !== undefined ? `≤ ${durationText(r.stats.day.p50Ms)}` : "-"}</td><td class="num p95">${r.stats?.day.p95Ms !== undefined ? `≤ ${durationText(r.stats.day.p95Ms)}` : "-"}</td>
+<td class="last-failure">${r.stats?.lastFailure ? html`${when(r.stats.lastFailure.at)} ${r.stats.lastFailure.taskId ? html`<a href="${ctx.root}/tasks/${encodeURIComponent(r.stats.lastFailure.taskId)}">${r.stats.lastFailure.taskId}</a>` : ""} <span class="error-type">${r.stats.lastFailure.type}</span>: <span class="err">${r.stats.lastFailure.message.split("\n")[0]}</span>` : "-"}</td>
 ${ctx.user?.canWrite ? html`<td><form method="post" action="${ctx.root}/tasks/submit" class="submit">${csrf(ctx)}<input type="hidden" name="task" value="${r.id}">${r.fields.map((f) => html`<label>${f.name} <input name="arg.${f.name}" placeholder="${f.type}"${f.required ? html` required` : ""}></label> `)}<button>Submit</button></form></td>` : ""}</tr>`,
     )}</tbody></table>`,
   );

@@ -30,6 +30,7 @@ import { optimizeJobs } from "../../tasks/jobs/optimize-jobs.ts";
 import { AuthSettings } from "../http/auth.ts";
 import { generateSigningKey, mintToken } from "../http/dev-keys.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer, type HttpServer } from "../http/server.ts";
+import { dashboardLoginLink, demoOperatorClaims } from "../dashboard/login-link.ts";
 
 /** The dev stack could not start (the message says which part and why). */
 export class DevStackError extends DiracxError {}
@@ -81,6 +82,8 @@ export interface DevStack {
   readonly apiUrl: string | undefined;
   /** A token for the demo user alice (lhcb, NormalUser) signed by the dev key; undefined when a keystore was set. */
   readonly demoToken: string | undefined;
+  /** The dashboard login link of the demo operator bob (lhcb_admin), token in the URL fragment; undefined when a keystore was set. */
+  readonly dashboardLoginUrl: string | undefined;
   snapshot(): Promise<DevSnapshot>;
   /** Stops the scheduler, drains the workers, closes the databases, stops the Redis child. Idempotent. */
   stop(): Promise<void>;
@@ -205,6 +208,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     // Without a DiracX auth service to issue tokens, dev signs its own (unless a keystore is set).
     let demoToken: string | undefined;
+    let operatorToken: string | undefined;
     let server: HttpServer | undefined;
     if (opts.port !== false) {
       const auth = AuthSettings.envVariables();
@@ -213,6 +217,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
         const issuer = env[auth.tokenIssuer]?.trim() || `http://${opts.host ?? DEFAULT_HOST}:${opts.port ?? DEFAULT_PORT}`;
         Object.assign(env, { [auth.tokenKeystore]: JSON.stringify(key.jwks), [auth.tokenIssuer]: issuer });
         demoToken = await mintToken(key, issuer, { vo: "lhcb", dirac_group: "lhcb_user", dirac_properties: ["NormalUser"], preferred_username: "alice" }, { expiresInSeconds: 12 * 3600 });
+        operatorToken = await mintToken(key, issuer, demoOperatorClaims, { expiresInSeconds: 12 * 3600 });
       }
       server = await startHttpServer(engine, { env, host: opts.host ?? DEFAULT_HOST, port: opts.port ?? DEFAULT_PORT, ...(opts.logger ? { logger: opts.logger } : {}) });
       cleanups.push(() => server!.close());
@@ -249,6 +254,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       dummyExecutorEnabled: dummy?.enabled ?? false,
       apiUrl: server?.url,
       demoToken,
+      dashboardLoginUrl: server && operatorToken ? dashboardLoginLink(server.url, operatorToken) : undefined,
       async snapshot(): Promise<DevSnapshot> {
         const [depths, all, demo] = await Promise.all([
           Promise.all(queues.map(([size, q]) => queueDepth(size, q))),

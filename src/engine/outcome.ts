@@ -25,6 +25,7 @@ import { metrics, recordDeadLettered, recordLockWaitOf } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
 import type { DecidedRetries, RetryOverrideResolver } from "./retry-strategy.ts";
+import { recordTaskOutcome } from "./task-stats.ts";
 import type { TaskClass } from "./task.ts";
 
 /** Why a task failed for good (the `reason` of its log line). */
@@ -298,6 +299,7 @@ export class OutcomeStep {
   }
 
   private tell(job: Job<TaskJobData>, decision: AttemptDecision): void {
+    recordTaskOutcome(this.opts.redis, job, decision); // the dashboard's tasks-by-type statistics
     const hook = this.opts.onOutcome;
     if (!hook) return;
     try {

@@ -1,21 +1,19 @@
 // The dashboard in headless Chromium (Debian's package, driven by playwright-core) against a
 // real `serve` app listening on a port, real Redis and PGlite, with the gubbins extension.
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { getEngine } from "../../src/db/sql/engine.ts";
 import { TaskDB } from "../../src/db/sql/task-db.ts";
 import { validateArgs } from "../../src/engine/producer.ts";
 import { startHttpServer, type HttpServer } from "../../src/http/server.ts";
+import { dashboardLoginLink, demoOperatorClaims } from "../../src/dashboard/login-link.ts";
 import { GUBBINS_ROOT, setupHttpEnv, users, type HttpEnv } from "../http/support.ts";
+import { launchChromium, loginPage, sameOriginContext, skipWithoutChromium } from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const SCREENSHOTS = path.resolve(import.meta.dirname, "../../docs/images");
-
-describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, () => {
+// The README's screenshots are taken by live-system.test.ts, on a system with workers running.
+describe("dashboard in a browser", { skip: skipWithoutChromium }, () => {
   let he: HttpEnv;
   let server: HttpServer;
   let browser: Browser;
@@ -52,11 +50,7 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
         });
       }
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      // playwright starts every launch on a fresh temporary profile of its own (it refuses --user-data-dir here).
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -65,29 +59,8 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     assert.deepEqual(foreign, [], "no request leaves for another origin");
   });
 
-  async function context(base = server.url): Promise<BrowserContext> {
-    const ctx = await browser.newContext({ baseURL: base });
-    const origin = new URL(base).origin;
-    await ctx.route("**/*", (route) => {
-      const u = route.request().url();
-      if (!u.startsWith(origin)) {
-        foreign.push(u);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    return ctx;
-  }
-
-  async function login(ctx: BrowserContext, claims: (typeof users)[keyof typeof users], prefix = ""): Promise<Page> {
-    const page = await ctx.newPage();
-    await page.goto(`${prefix}/dashboard/`);
-    assert.match(page.url(), /\/dashboard\/login$/);
-    await page.fill("textarea[name=token]", await he.token(claims));
-    await page.click("form[action$='/session'] button");
-    await page.waitForURL(/\/dashboard\/$/);
-    return page;
-  }
+  const context = (base = server.url): Promise<BrowserContext> => sameOriginContext(browser, base, foreign);
+  const login = (ctx: BrowserContext, claims: (typeof users)[keyof typeof users], prefix = ""): Promise<Page> => loginPage(ctx, he.token, claims, prefix);
 
   test("login sets an HttpOnly, Secure, SameSite=Strict cookie; logout clears it", async () => {
     const ctx = await context();
@@ -99,12 +72,26 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     assert.equal(c.secure, true);
     assert.equal(c.sameSite, "Strict");
     assert.ok(c.expires > Date.now() / 1000 && c.expires <= Date.now() / 1000 + 20 * 60 + 5, "expires with the token");
-    await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-overview.png") });
     await page.click("form[action$='/logout'] button");
     await page.waitForURL(/\/dashboard\/login$/);
     assert.deepEqual(await ctx.cookies(), []);
     await page.goto("/dashboard/schedules/");
     assert.match(page.url(), /\/login$/);
+    await ctx.close();
+  });
+
+  test("dev's login link logs the demo operator in; the token never goes into a URL the server sees", async () => {
+    const ctx = await context();
+    const seen: string[] = [];
+    ctx.on("request", (r) => seen.push(r.url()));
+    const token = await he.token(demoOperatorClaims);
+    const page = await ctx.newPage();
+    await page.goto(dashboardLoginLink(server.url, token));
+    await page.waitForURL(/\/dashboard\/$/);
+    assert.equal(await page.locator("h1").textContent(), "Overview");
+    assert.match((await page.locator(".who").textContent()) ?? "", /^bob \(lhcb_admin, all VOs\)$/);
+    assert.deepEqual(seen.filter((u) => u.includes(token.slice(0, 40))), [], "no request URL carries the token");
+    assert.equal(await page.evaluate("history.length"), 2, "the link (with its token) is replaced in history");
     await ctx.close();
   });
 
@@ -140,7 +127,6 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     assert.match((await status.textContent()) ?? "", /^resubmitted as /);
     const entry = await taskDB.get(id);
     assert.equal(await status.locator("a").textContent(), entry?.resubmittedTaskId);
-    await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-dead-letters.png") });
     const gridpp = (await taskDB.list({ vo: "gridpp" }))[0]!;
     await page.goto(`/dashboard/dead-letters/${gridpp.id}`);
     assert.equal(await page.locator("h1").textContent(), "Error");
@@ -212,7 +198,6 @@ describe("dashboard in a browser", { skip: fs.existsSync(CHROMIUM) ? false : `${
     }
     assert.deepEqual(bad, []);
     await page.goto("/tasks/dashboard/schedules/");
-    await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-schedules.png") });
     await ctx.close();
     proxy.close();
   });

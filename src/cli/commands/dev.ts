@@ -59,6 +59,7 @@ export function devCommand(): Command {
       if (stack.apiUrl) {
         out.write(`dev: API on ${stack.apiUrl} (docs ${stack.apiUrl}/api/docs)\n`);
         if (stack.demoToken) out.write(`dev: token for demo user alice (lhcb_user): export TOKEN=${stack.demoToken}\n`);
+        if (stack.dashboardLoginUrl) out.write(`dev: dashboard for demo operator bob (lhcb_admin): ${stack.dashboardLoginUrl}\n`);
       }
       if (stack.demoJobIds.length > 0 && !(stack.dummyExecutorTask && stack.dummyExecutorEnabled)) {
         out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${dummyEnv("enabled")})` : "not registered"}, so the demo jobs will not move\n`);

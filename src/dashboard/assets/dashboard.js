@@ -2,6 +2,15 @@
 "use strict";
 (function () {
   const root = document.querySelector('meta[name="dashboard-root"]').content;
+  // A login link (`dev` prints one) carries its token in the fragment, which no server sees:
+  // drop it from the address bar and history, then post it as if pasted.
+  const login = document.querySelector('form[action$="/session"]');
+  if (login && location.hash.startsWith("#token=")) {
+    const token = decodeURIComponent(location.hash.slice("#token=".length));
+    history.replaceState(null, "", location.pathname + location.search);
+    login.querySelector("textarea[name=token]").value = token;
+    login.submit();
+  }
   function apply(values) {
     for (const el of document.querySelectorAll("[data-live]")) {
       const v = values[el.dataset.live];
