@@ -226,6 +226,8 @@ export {
   type JobStatusDeps,
 } from "./logic/jobs/set-job-statuses.ts";
 export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
+export { JOB_STATUS_DEPS } from "./logic/jobs/status-deps.ts";
+export { OPTIMIZE_JOBS_TASK_ID, MAX_JOBS_PER_OPTIMIZER_TASK, optimisationRequests } from "./logic/jobs/optimisation.ts";
 export {
   calculatePriorities,
   TQ_MIN_SHARE,

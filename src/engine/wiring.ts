@@ -10,7 +10,7 @@ import { enableTracingFromEnv } from "../observability/tracing.ts";
 import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
 import { resolveTaskSettings } from "../config/tasks-config.ts";
-import { checkTasksConfigSource } from "../ops/config-check.ts";
+import { checkTasksConfigSource } from "../config/config-check.ts";
 import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";

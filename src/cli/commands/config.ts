@@ -8,7 +8,7 @@ import { TasksConfigSchema, type TasksConfig } from "../../config/tasks-config.t
 import { DiracxError } from "../../errors.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
-import { tasksConfigProblems } from "../../ops/config-check.ts";
+import { tasksConfigProblems } from "../../config/config-check.ts";
 import { getRegistry } from "../../registry/index.ts";
 import type { OutputStream } from "../ui.ts";
 

@@ -7,7 +7,7 @@ import { connectBroker } from "../../engine/connection.ts";
 import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
-import { checkTasksConfigSource } from "../../ops/config-check.ts";
+import { checkTasksConfigSource } from "../../config/config-check.ts";
 import { logger } from "../../logging.ts";
 import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
 import { exportQueueGauges } from "../../observability/queue-gauges.ts";
