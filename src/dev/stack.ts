@@ -206,7 +206,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const scheduler = new Scheduler({
       redis: engine.redis,
-      desired: desiredFromConfig(periodic, config, tasksConfig),
+      desired: desiredFromConfig(periodic, config, tasksConfig, engine.retention),
       onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
