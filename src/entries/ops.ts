@@ -3,6 +3,7 @@
 // dead-letter queue, the scheduler and the broker lifecycle.
 export {
   Producer,
+  retentionOf,
   InvalidTaskArgsError,
   validateArgs,
   type ProducerOptions,
