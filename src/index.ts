@@ -134,6 +134,7 @@ export {
 } from "./db/errors.ts";
 
 export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
+export type { SQLEngine } from "./db/sql/engine.ts";
 
 export {
   JobDB,
