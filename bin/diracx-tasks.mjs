@@ -17,6 +17,11 @@ if (process.env.DIRACX_TASKS_COMPILED !== "1" && fs.existsSync(source)) {
     registerHooks({ resolve: (specifier, context, next) => next(specifier, { ...context, conditions: [...context.conditions, "diracx-source"] }) });
   }
   mainUrl = source;
+} else if (process.execArgv.includes("--conditions=diracx-source") || process.env.NODE_OPTIONS?.includes("diracx-source")) {
+  // Compiled, yet asked for the sources (a test runner's NODE_OPTIONS inherited): dist/'s tasks
+  // importing "diracx-tasks" would get src/ — a second copy of every class (or TypeScript under
+  // plain node). One copy: the compiled one.
+  registerHooks({ resolve: (specifier, context, next) => next(specifier, { ...context, conditions: context.conditions.filter((c) => c !== "diracx-source") }) });
 }
 const { main } = await import(mainUrl.href);
 const code = await main(process.argv);

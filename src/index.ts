@@ -135,6 +135,7 @@ export {
 } from "./db/errors.ts";
 
 export { BaseSQLDB, dbUrlEnvVar, dbUrlFromEnv, type SQLDBClass } from "./db/sql/base.ts";
+export type { SQLEngine } from "./db/sql/engine.ts";
 
 export {
   JobDB,
@@ -227,6 +228,8 @@ export {
   type JobStatusDeps,
 } from "./logic/jobs/set-job-statuses.ts";
 export { addHeartbeat, type HeartbeatData, type HeartbeatDeps } from "./logic/jobs/heartbeat.ts";
+export { JOB_STATUS_DEPS } from "./logic/jobs/status-deps.ts";
+export { OPTIMIZE_JOBS_TASK_ID, MAX_JOBS_PER_OPTIMIZER_TASK, optimisationRequests } from "./logic/jobs/optimisation.ts";
 export {
   submitJdlJobs,
   expandJdls,

@@ -25,6 +25,10 @@ describe("a bad DIRACX_TASKS_* value stops the command with one line naming it",
     [["worker", "--size", "small"], "DIRACX_TASKS_JOB_LOCK_MS", "soon", /DIRACX_TASKS_JOB_LOCK_MS: expected a number, got "soon"/],
     [["worker", "--size", "small"], "DIRACX_TASKS_DEFERRAL_BASE_MS", "-5", /DIRACX_TASKS_DEFERRAL_BASE_MS: Too small/],
     [["submit", "jobs:OptimizeJobsTask", "--args", "[]"], "DIRACX_TASKS_KEEP_COMPLETED_SECONDS", "-1", /DIRACX_TASKS_KEEP_COMPLETED_SECONDS: Too small/],
+    // The scheduler reads them once, before its configuration and broker; so does every worker.
+    [["scheduler"], "DIRACX_TASKS_KEEP_FAILED_SECONDS", "a week", /DIRACX_TASKS_KEEP_FAILED_SECONDS: expected a number, got "a week"/],
+    [["worker", "--size", "small"], "DIRACX_TASKS_MAX_STALLED_COUNT", "1.5", /DIRACX_TASKS_MAX_STALLED_COUNT: expected int/],
+    [["status"], "DIRACX_LOG_LEVEL", "loud", /DIRACX_LOG_LEVEL: unknown level 'loud'/],
   ];
   for (const [args, name, value, expected] of cases) {
     it(`${name}=${value} (${args[0]})`, async () => {

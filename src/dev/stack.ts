@@ -8,25 +8,27 @@ import { JobDB } from "../db/sql/job-db.ts";
 import { TaskDB } from "../db/sql/task-db.ts";
 import { setDefaultProducer } from "../engine/context.ts";
 import { SIZES, type Size } from "../engine/priorities.ts";
+import type { TaskClass } from "../engine/task.ts";
+import { TaskRegistry } from "../engine/task-registry.ts";
 import { TaskWorker } from "../engine/worker.ts";
 import { createEngine, engineWorkerOptions } from "../engine/wiring.ts";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { getRegistry, loadRegistry, SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
 import { sandboxStoreEnvVar } from "../sandbox/settings.ts";
-import { envSuffix } from "../settings.ts";
+import { isSettingsClass, type SettingsClass } from "../settings.ts";
+import { optimisationRequests } from "../logic/jobs/optimisation.ts";
 import { loadBrokerStartupHooks } from "../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../scheduler/desired.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import { schedulerWorkerOptions } from "../scheduler/state.ts";
 import { brokerReadiness, healthPortFrom, startHealthServer } from "../observability/health.ts";
 import { exportQueueGauges } from "../observability/queue-gauges.ts";
+import { allQueueStatus } from "../observability/queue-status.ts";
 import { demoJobs, insertDemoJobs } from "./demo-jobs.ts";
 import { writeDemoConfig } from "./demo-config.ts";
 import { startRedisChild, type RedisChild } from "./redis-child.ts";
-import { queueDepth, type DevSnapshot } from "./summary.ts";
-import { DummyJobExecutorMonitorTask, DummyJobExecutorSettings } from "../../tasks/jobs/dummy-executor.ts";
-import { optimizeJobs } from "../../tasks/jobs/optimize-jobs.ts";
+import type { DevSnapshot } from "./summary.ts";
 import { AuthSettings } from "../http/auth.ts";
 import { generateSigningKey, mintToken } from "../http/dev-keys.ts";
 import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer, type HttpServer } from "../http/server.ts";
@@ -37,8 +39,20 @@ export class DevStackError extends DiracxError {}
 
 export const DEFAULT_DEV_DATA_DIR = ".diracx-dev";
 
-// The dummy job executor (tasks/jobs/dummy-executor.ts) stands in for pilots so demo jobs finish.
-export const dummyEnv = (field: "enabled" | "intervalSeconds"): string => DummyJobExecutorSettings.settingsPrefix + envSuffix(field);
+// The dummy job executor (core's tasks/jobs/dummy-executor.ts) stands in for pilots so demo jobs
+// finish. It is found in the task registry by its entry name (an extension's replacement counts
+// too), and its switch and interval are the variables of the settings class it depends on.
+export const DUMMY_EXECUTOR_ENTRY = "DummyJobExecutorMonitorTask";
+
+/** The registered dummy executor monitor and the environment variables of its settings (`enabled`, `intervalSeconds`). */
+export function findDummyExecutor(tasks: TaskRegistry): { taskId: string; cls: TaskClass; env: { enabled?: string; intervalSeconds?: string } } | undefined {
+  const found = tasks.entries().find(([id]) => id.endsWith(`:${DUMMY_EXECUTOR_ENTRY}`));
+  if (!found) return undefined;
+  const [taskId, cls] = found;
+  const settings = Object.values(cls.dependencies).find(isSettingsClass) as SettingsClass | undefined;
+  const vars: Record<string, string> = settings?.envVariables() ?? {};
+  return { taskId, cls, env: { ...(vars.enabled ? { enabled: vars.enabled } : {}), ...(vars.intervalSeconds ? { intervalSeconds: vars.intervalSeconds } : {}) } };
+}
 
 export const DEFAULT_CONCURRENCY: Readonly<Record<Size, number>> = { small: 4, medium: 2, large: 2 };
 
@@ -78,6 +92,8 @@ export interface DevStack {
   readonly dummyExecutorTask: string | undefined;
   /** Whether that task is enabled (DIRACX_TASKS_DUMMY_JOB_EXECUTOR_ENABLED; `dev` turns it on unless set). */
   readonly dummyExecutorEnabled: boolean;
+  /** The variable switching it on (from its settings class), when it has one. */
+  readonly dummyExecutorSwitch: string | undefined;
   /** The HTTP API's URL, when served. */
   readonly apiUrl: string | undefined;
   /** A token for the demo user alice (lhcb, NormalUser) signed by the dev key; undefined when a keystore was set. */
@@ -95,7 +111,15 @@ export interface DevStack {
  * unit of work then shares one transaction per URL), the SQL-backed job parameters store,
  * the demo configuration, a directory sandbox store, and the dummy job executor.
  */
-export function devDefaults(opts: { dataDir: string; sqlDbNames: readonly string[]; configFile: string; dummyExecutorIntervalSeconds: number; env: NodeJS.ProcessEnv }): Record<string, string> {
+export function devDefaults(opts: {
+  dataDir: string;
+  sqlDbNames: readonly string[];
+  configFile: string;
+  dummyExecutorIntervalSeconds: number;
+  /** The dummy executor's variables (findDummyExecutor); none when it is not registered. */
+  dummyExecutorEnv?: { enabled?: string; intervalSeconds?: string };
+  env: NodeJS.ProcessEnv;
+}): Record<string, string> {
   const { env } = opts;
   const dataDir = path.resolve(opts.dataDir);
   const out: Record<string, string> = {};
@@ -106,8 +130,9 @@ export function devDefaults(opts: { dataDir: string; sqlDbNames: readonly string
   for (const name of new Set([...opts.sqlDbNames, JOB_PARAMETERS_DB_NAME])) set(dbUrlEnvVar(name), dbUrl);
   set("DIRACX_CONFIG_BACKEND_URL", opts.configFile);
   if (!env[sandboxStoreEnvVar("bucketName")]?.trim()) set(sandboxStoreEnvVar("directory"), path.join(dataDir, "sandboxes"));
-  set(dummyEnv("enabled"), "true");
-  set(dummyEnv("intervalSeconds"), String(opts.dummyExecutorIntervalSeconds));
+  const dummy = opts.dummyExecutorEnv ?? {};
+  if (dummy.enabled) set(dummy.enabled, "true");
+  if (dummy.intervalSeconds) set(dummy.intervalSeconds, String(opts.dummyExecutorIntervalSeconds));
   return out;
 }
 
@@ -150,11 +175,13 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const registry: Registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
     const configFile = await writeDemoConfig(dataDir);
+    const dummyExecutor = findDummyExecutor(await TaskRegistry.load(registry));
     const defaults = devDefaults({
       dataDir,
       sqlDbNames: registry.active(SQL_DBS_GROUP).map((e) => e.name),
       configFile,
       dummyExecutorIntervalSeconds: opts.dummyExecutorIntervalSeconds ?? 2,
+      ...(dummyExecutor ? { dummyExecutorEnv: dummyExecutor.env } : {}),
       env,
     });
     Object.assign(env, defaults);
@@ -173,15 +200,16 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     cleanups.push(() => setDefaultProducer(undefined));
 
     const periodic = periodicTasks(tasks);
-    // Found by class name, so an extension's replacement (same name, its own group entry) counts too.
-    const dummy = periodic.find((t) => t.taskId.endsWith(`:${DummyJobExecutorMonitorTask.name}`));
+    // Found by entry name, so an extension's replacement (same name, its own group entry) counts too.
+    const dummy = periodic.find((t) => t.taskId === dummyExecutor?.taskId);
     const dummyExecutorTask = dummy?.taskId;
-    if (!dummy) log.warn(`no ${DummyJobExecutorMonitorTask.name} is registered: demo jobs will stay Received`);
-    else if (!dummy.enabled) log.warn(`${dummyEnv("enabled")} is false: demo jobs will stay Received`);
+    const dummyExecutorSwitch = dummyExecutor?.env.enabled;
+    if (!dummy) log.warn(`no ${DUMMY_EXECUTOR_ENTRY} is registered: demo jobs will stay Received`);
+    else if (!dummy.enabled) log.warn(`${dummyExecutorSwitch ?? `${dummy.taskId}'s switch`} is false: demo jobs will stay Received`);
 
     const scheduler = new Scheduler({
       redis: engine.redis,
-      desired: desiredFromConfig(periodic, config, tasksConfig),
+      desired: desiredFromConfig(periodic, config, tasksConfig, engine.retention),
       onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
@@ -237,10 +265,9 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     }
 
     const demoJobIds = await insertDemoJobs(demoJobs(opts.demoJobs ?? 6), { registry: engine.registry, env });
-    if (demoJobIds.length) await optimizeJobs(demoJobIds);
+    if (demoJobIds.length) await producer.submitBulk(optimisationRequests(demoJobIds));
     log.info({ jobs: demoJobIds }, "demo jobs submitted");
 
-    const queues = SIZES.map((size) => [size, producer.queue(size)] as const);
     const jobDB = JobDB.fromEnv<JobDB>(env);
     let stopping: Promise<void> | undefined;
 
@@ -252,12 +279,13 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       demoJobIds,
       dummyExecutorTask,
       dummyExecutorEnabled: dummy?.enabled ?? false,
+      dummyExecutorSwitch,
       apiUrl: server?.url,
       demoToken,
       dashboardLoginUrl: server && operatorToken ? dashboardLoginLink(server.url, operatorToken) : undefined,
       async snapshot(): Promise<DevSnapshot> {
         const [depths, all, demo] = await Promise.all([
-          Promise.all(queues.map(([size, q]) => queueDepth(size, q))),
+          allQueueStatus((size) => producer.queue(size)),
           jobDB.summary(["Status"]),
           demoJobIds.length
             ? jobDB.summary(["Status"], [{ parameter: "JobID", operator: "in", values: [...demoJobIds] }])

@@ -44,9 +44,11 @@ export function taskJobOptions(priority: Priority, retention: Retention): JobsOp
   };
 }
 
-/** Job retention from the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
-export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
-  const s = TasksSettings.fromEnv(env);
+/**
+ * Job retention from the task system's settings, read once at wiring (`createEngine`, the
+ * scheduler command; a bad DIRACX_TASKS_* value is refused there) and passed down. Without them, the defaults.
+ */
+export function retentionOf(s: TasksSettings = TasksSettings.fromEnv({})): Retention {
   return { completedSeconds: s.keepCompletedSeconds, failedSeconds: s.keepFailedSeconds };
 }
 
@@ -94,7 +96,7 @@ export class Producer implements TaskSubmitter {
     this.registry = opts.registry;
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, "diracx-tasks:producer") : opts.connection;
-    this.retention = opts.retention ?? retentionFromEnv();
+    this.retention = opts.retention ?? retentionOf();
   }
 
   queue(size: Size): Queue {

@@ -1,7 +1,8 @@
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
 import { loadTaskClass, type Registry, taskEntries } from "../registry/index.ts";
-import { isTaskClass, type TaskClass } from "./task.ts";
+import type { KnownTasks } from "../config/config-check.ts";
+import { isPeriodicTaskClass, isTaskClass, isVoAwareTaskClass, type TaskClass } from "./task.ts";
 import { closestNames } from "../did-you-mean.ts";
 
 export class UnknownTaskError extends DiracxError {}
@@ -100,4 +101,21 @@ export class TaskRegistry {
   entries(): [string, TaskClass][] {
     return this.ids().map((id) => [id, this.byId.get(id) as TaskClass]);
   }
+
+  /** The ids a tasks configuration is checked against (`checkTasksConfigSource`). */
+  known(): KnownTasks {
+    const entries = this.entries();
+    return {
+      taskIds: entries.map(([id]) => id),
+      periodicTaskIds: entries.filter(([, cls]) => isPeriodicTaskClass(cls)).map(([id]) => id),
+      voTaskIds: entries.filter(([, cls]) => takesVo(cls)).map(([id]) => id),
+    };
+  }
+}
+
+/** Whether a `vo-overrides.<vo>` entry can apply to the task: one schedule per VO, or a `vo` argument (the producer labels it). */
+function takesVo(cls: TaskClass): boolean {
+  if (isVoAwareTaskClass(cls)) return true;
+  const shape = (cls.args as { shape?: Record<string, unknown> }).shape;
+  return shape !== undefined && "vo" in shape;
 }

@@ -7,15 +7,15 @@ import { loadLockObjectTypes } from "../locks/object-types.ts";
 import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
 import { connectBroker } from "./connection.ts";
 import { enableTracingFromEnv } from "../observability/tracing.ts";
-import { redisUrlFromEnv } from "./keys.ts";
 import { limitsFromTasksConfig } from "./limits.ts";
 import { resolveTaskSettings } from "../config/tasks-config.ts";
-import { checkTasksConfigSource } from "../ops/config-check.ts";
+import { checkTasksConfigSource } from "../config/config-check.ts";
 import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
-import { Producer } from "./producer.ts";
+import { Producer, retentionOf, type Retention } from "./producer.ts";
+import { TasksSettings } from "../settings.ts";
 import { TaskRegistry } from "./task-registry.ts";
-import type { TaskWorkerOptions } from "./worker.ts";
+import { workerTimings, type TaskWorkerOptions, type WorkerTimings } from "./worker.ts";
 
 /** Everything a worker, the CLI or a router needs to submit and run tasks. */
 export interface Engine {
@@ -23,6 +23,10 @@ export interface Engine {
   tasks: TaskRegistry;
   redisUrl: string;
   redis: Redis;
+  /** The task system's settings (DIRACX_TASKS_*), read once here and passed down. */
+  settings: TasksSettings;
+  timings: WorkerTimings;
+  retention: Retention;
   producer: Producer;
   lockManager: LockManager;
   openUnitOfWork: OpenUnitOfWork;
@@ -55,6 +59,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (opts.requireConfig && !env.DIRACX_CONFIG_BACKEND_URL) {
     throw new DiracxError(`${opts.requireConfig} needs the DiracX configuration (VOs, task limits and overrides): set DIRACX_CONFIG_BACKEND_URL`);
   }
+  // Every DIRACX_TASKS_* variable, read (and a bad one refused, naming it) before anything starts.
+  const settings = TasksSettings.fromEnv(env);
   await enableTracingFromEnv(env); // loads OpenTelemetry only when DIRACX_OTEL_ENABLED=true
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
@@ -69,14 +75,18 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     config?.close();
     throw err;
   }
-  const redisUrl = opts.redisUrl ?? redisUrlFromEnv(env);
+  const redisUrl = opts.redisUrl ?? settings.redisUrl;
   const redis = connectBroker(redisUrl, "diracx-tasks:engine");
-  const producer = new Producer({ connection: redis, registry: tasks });
+  const retention = retentionOf(settings);
+  const producer = new Producer({ connection: redis, registry: tasks, retention });
   return {
     registry,
     tasks,
     redisUrl,
     redis,
+    settings,
+    timings: workerTimings(settings),
+    retention,
     producer,
     lockManager: new LockManager(redis),
     openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
@@ -99,9 +109,10 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  */
 export function engineWorkerOptions(
   engine: Engine,
-): Pick<TaskWorkerOptions, "connection" | "registry" | "submitter" | "openUnitOfWork" | "lockManager" | "limitsFor" | "retryFor"> {
+): Pick<TaskWorkerOptions, "connection" | "registry" | "submitter" | "openUnitOfWork" | "lockManager" | "limitsFor" | "retryFor" | "timings"> {
   return {
     connection: engine.redisUrl,
+    timings: engine.timings,
     registry: engine.tasks,
     submitter: engine.producer,
     openUnitOfWork: engine.openUnitOfWork,

@@ -38,9 +38,11 @@ export interface WorkerTimings {
   maxDeferralMs: number;
 }
 
-/** The worker timings of the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
-export function timingsFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerTimings {
-  const s = TasksSettings.fromEnv(env);
+/**
+ * The worker timings of the task system's settings, read once at wiring (`createEngine`; a bad
+ * DIRACX_TASKS_* value is refused there) and passed down. Without them a worker takes the defaults.
+ */
+export function workerTimings(s: TasksSettings = TasksSettings.fromEnv({})): WorkerTimings {
   return {
     lockTtlMs: s.lockTtlMs,
     jobLockMs: s.jobLockMs,
@@ -113,7 +115,7 @@ export class TaskWorker {
 
   constructor(opts: TaskWorkerOptions) {
     this.opts = opts;
-    this.timings = { ...timingsFromEnv(), ...opts.timings };
+    this.timings = { ...workerTimings(), ...opts.timings };
     this.log = (opts.logger ?? rootLogger).child({ worker: this.id, size: opts.size });
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, `diracx-tasks:worker:${opts.size}`) : opts.connection;

@@ -3,6 +3,7 @@
 // dead-letter queue, the scheduler and the broker lifecycle.
 export {
   Producer,
+  retentionOf,
   InvalidTaskArgsError,
   validateArgs,
   type ProducerOptions,
@@ -10,7 +11,7 @@ export {
   type Retention,
 } from "../engine/producer.ts";
 export { TaskRegistry, UnknownTaskError, TaskRegistrationError } from "../engine/task-registry.ts";
-export { TaskWorker, type TaskWorkerOptions, type WorkerTimings } from "../engine/worker.ts";
+export { TaskWorker, workerTimings, type TaskWorkerOptions, type WorkerTimings } from "../engine/worker.ts";
 export { runAttempt, type AttemptOutcome } from "../engine/execution.ts";
 export { metricsRegistry } from "../engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "../engine/job-data.ts";

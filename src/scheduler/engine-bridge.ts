@@ -5,10 +5,10 @@
 import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
-import { newTaskJobData, retentionFromEnv, taskJobOptions } from "../engine/producer.ts";
+import { newTaskJobData, retentionOf, taskJobOptions, type Retention } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 
-export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
+export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, retentionOf, SIZES, type Priority, type Retention, type Size };
 
 export interface JobTemplate {
   name: string;
@@ -22,8 +22,8 @@ export interface JobTemplate {
  * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
  * each run's own submission time is BullMQ's `job.timestamp`.
  */
-export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
+export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string, retention: Retention = retentionOf()): JobTemplate {
   const labels: Record<string, string> = { schedule: scheduleId };
   if (typeof args.vo === "string") labels.vo = args.vo;
-  return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority, retentionFromEnv()) };
+  return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority, retention) };
 }

@@ -6,6 +6,7 @@ import type { Redis } from "ioredis";
 import { LockManager, MutexLock, type HeldLocks } from "../locks/index.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-lifecycle.ts";
+import { DueJobWaker } from "./due-waker.ts";
 import { BULL_PREFIX, SIZES, queueNameFor } from "./engine-bridge.ts";
 import { reconcileSchedules, type ReconcileReport } from "./reconcile.ts";
 import { schedulerQueueSettings } from "./repeat-strategy.ts";
@@ -28,6 +29,11 @@ export interface SchedulerOptions {
   countDeadLetters?: () => Promise<number>;
   /** How often the broker sentinel is re-checked, in ms (default 10 s). */
   brokerCheckIntervalMs?: number;
+  /**
+   * Wake the task queues' workers the moment a delayed job falls due (default true), rather than
+   * at Redis's next clock tick (up to 100 ms later): see src/scheduler/due-waker.ts.
+   */
+  wakeDueJobs?: boolean;
   logger?: Logger;
 }
 
@@ -58,6 +64,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
   private stopped = false;
   private readonly locks: LockManager;
   private readonly owner = `scheduler:${randomUUID()}`;
+  private readonly waker: DueJobWaker | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     super();
@@ -70,6 +77,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     );
     for (const q of this.queues.values()) q.on("error", (err) => this.log.warn({ queue: q.name, err: err.message }, "queue error"));
     this.store = new ScheduleStore(opts.redis);
+    this.waker = opts.wakeDueJobs === false ? undefined : new DueJobWaker(opts.redis, [...this.queues.values()], { logger: this.log });
     this.locks = new LockManager(opts.redis);
     this.lifecycle = new BrokerLifecycle(opts.redis, {
       hooks: opts.hooks ?? [],
@@ -89,6 +97,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
       this.log.warn({ epoch: check.epoch, fresh: check.fresh }, "broker epoch changed: re-creating schedules");
       return this.reconcile("broker").then(() => undefined);
     });
+    this.waker?.start();
     return report;
   }
 
@@ -147,7 +156,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     this.stopped = true;
     this.unsubscribe?.();
     this.lifecycle.stop();
-    await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle()]);
+    await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle(), this.waker?.stop()]);
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

@@ -45,9 +45,8 @@ export async function cleanTaskQueues(deps: TaskDeps<typeof CleanTaskQueuesTask>
   const deletedTaskQueues: number[] = [];
   // Queue entries whose job left Waiting without being removed (killed elsewhere, lost, deleted).
   for (let cursor = 0; ; ) {
-    const queued = await deps.taskQueueDB.db.selectFrom("tq_Jobs").select("JobId").where("JobId", ">", cursor).orderBy("JobId").limit(SCAN_CHUNK).execute();
-    if (queued.length === 0) break;
-    const ids = queued.map((r) => r.JobId);
+    const ids = await deps.taskQueueDB.queuedJobIdsAfter(cursor, SCAN_CHUNK);
+    if (ids.length === 0) break;
     cursor = ids.at(-1)!;
     const keep = new Set(await deps.jobDB.filterByStatus(ids, JobStatus.Waiting));
     const stale = ids.filter((id) => !keep.has(id));
@@ -56,7 +55,7 @@ export async function cleanTaskQueues(deps: TaskDeps<typeof CleanTaskQueuesTask>
       removedJobs.push(...stale);
       deletedTaskQueues.push(...r.deletedTaskQueues);
     }
-    if (queued.length < SCAN_CHUNK) break;
+    if (ids.length < SCAN_CHUNK) break;
   }
   // Queues empty for any other reason.
   const all = await deps.taskQueueDB.retrieveTaskQueues();

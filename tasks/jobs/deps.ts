@@ -1,13 +1,5 @@
-import { Config, JobDB, JobLoggingDB, JobParametersDB, TaskQueueDB } from "diracx-tasks";
-
-/** What `setJobStatuses` needs: the job tasks all declare at least these. */
-export const JOB_STATUS_DEPS = {
-  config: Config,
-  jobDB: JobDB,
-  jobLoggingDB: JobLoggingDB,
-  taskQueueDB: TaskQueueDB,
-  jobParametersDB: JobParametersDB,
-} as const;
+// What `setJobStatuses` needs (the job routes declare the same set): one home, src/logic/jobs/status-deps.ts.
+export { JOB_STATUS_DEPS } from "diracx-tasks";
 
 /** `StatusSource` of the logging records each job task writes. */
 export const SOURCES = {

@@ -80,7 +80,8 @@ export class DummyJobExecutorTask extends defineTask({
  * is imported, as upstream did).
  */
 export class DummyJobExecutorMonitorTask extends definePeriodicTask({
-  dependencies: { units: unitsOfWork(JOB_STATUS_DEPS) },
+  // `settings` also tells `dev` which variables switch it on and set its interval.
+  dependencies: { units: unitsOfWork(JOB_STATUS_DEPS), settings: DummyJobExecutorSettings },
   priority: "background",
   size: "small",
 }) {

@@ -14,6 +14,7 @@ import {
   JobStatus,
   type Lock,
   logger as rootLogger,
+  MAX_JOBS_PER_OPTIMIZER_TASK,
   MutexLock,
   operationsFor,
   parseJdl,
@@ -29,8 +30,8 @@ import {
 import { JOB_STATUS_DEPS, SOURCES } from "./deps.ts";
 import { keepTraceContext } from "./trace-context.ts";
 
-/** Jobs per optimiser task: a bulk submission becomes a few tasks, each one short transaction. */
-export const MAX_JOBS_PER_OPTIMIZER_TASK = 100;
+// Jobs per optimiser task (one home: src/logic/jobs/optimisation.ts, which routers submit through).
+export { MAX_JOBS_PER_OPTIMIZER_TASK };
 
 /** Minor statuses the optimiser writes. */
 export const OptimizerMinorStatus = {

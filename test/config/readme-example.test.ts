@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import { ConfigSchema, listVOs } from "../../src/config/schema.ts";
 import { TaskRegistry } from "../../src/engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../src/locks/object-types.ts";
-import { tasksConfigProblems } from "../../src/ops/config-check.ts";
+import { tasksConfigProblems } from "../../src/config/config-check.ts";
 import { loadRegistry } from "../../src/registry/index.ts";
 import { parseConfig } from "../../src/config/source.ts";
 import { resolveObjectLimit, resolveTaskSettings } from "../../src/config/tasks-config.ts";

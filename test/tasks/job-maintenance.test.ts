@@ -6,8 +6,9 @@ import { TaskQueueDB, type TaskQueueDefinition } from "../../src/db/sql/task-que
 import { makeSandboxPfn } from "../../src/sandbox/pfn.ts";
 import type { StalledJobsResult } from "../../tasks/jobs/stalled-jobs.ts";
 import { STALLED_TOO_LONG } from "../../tasks/jobs/stalled-jobs.ts";
-import type { TaskQueueCleanupResult } from "../../tasks/jobs/clean-task-queues.ts";
-import { insertJobs, setupTaskEnv, statuses, type BackendName, type TaskEnv } from "./harness.ts";
+import { cleanTaskQueues, type TaskQueueCleanupResult } from "../../tasks/jobs/clean-task-queues.ts";
+import { JobDB } from "../../src/db/sql/job-db.ts";
+import { insertJobs, setupTaskEnv, statuses, TEST_CONFIG, type BackendName, type TaskEnv } from "./harness.ts";
 
 const jdl = `[ Executable = "run.sh"; ]`;
 const HOUR = 3_600_000;
@@ -91,6 +92,24 @@ for (const backend of ["postgresql", "pglite"] as BackendName[]) {
       assert.deepEqual(Object.keys(left).map(Number), [tq1]);
       assert.equal(left[tq1]!.Jobs, 1);
       assert.ok(Math.abs(left[tq1]!.Priority - 1000) < 0.01, `alice's only queue gets lhcb_user's whole share, got ${left[tq1]!.Priority}`);
+    });
+
+    it("the task-queue clean-up scans queue entries through TaskQueueDB, so an extension's subclass decides which", async () => {
+      const [seen, hidden] = await insertJobs(te, [{ jdl, status: "Killed" }, { jdl, status: "Killed" }]);
+      const tq = TaskQueueDB.fromEnv(te.env);
+      await tq.insertJob(seen!, 1, def(400));
+      await tq.insertJob(hidden!, 1, def(500));
+      // An extension that keeps some entries out of core's clean-up (e.g. owned by its own matcher).
+      class ScopedTaskQueueDB extends TaskQueueDB {
+        override async queuedJobIdsAfter(afterJobId: number, limit: number): Promise<number[]> {
+          return (await super.queuedJobIdsAfter(afterJobId, limit)).filter((id) => id !== hidden);
+        }
+      }
+      const res = await cleanTaskQueues({ config: TEST_CONFIG, taskQueueDB: ScopedTaskQueueDB.fromEnv<ScopedTaskQueueDB>(te.env), jobDB: JobDB.fromEnv<JobDB>(te.env) });
+      assert.ok(res.removedJobs.includes(seen!), `the scanned Killed job leaves its queue: ${JSON.stringify(res)}`);
+      assert.ok(!res.removedJobs.includes(hidden!), "the entry the subclass does not list stays");
+      const queued = await tq.queuedJobIdsAfter(0, 10_000);
+      assert.ok(queued.includes(hidden!) && !queued.includes(seen!));
     });
   });
 }

@@ -8,9 +8,10 @@ import { TasksConfigSchema, type TasksConfig } from "../../config/tasks-config.t
 import { DiracxError } from "../../errors.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
-import { tasksConfigProblems } from "../../ops/config-check.ts";
+import { tasksConfigProblems } from "../../config/config-check.ts";
 import { getRegistry } from "../../registry/index.ts";
 import type { OutputStream } from "../ui.ts";
+import { TasksSettings } from "../../settings.ts";
 
 export interface CommandIO {
   stdout: OutputStream;
@@ -64,7 +65,7 @@ async function check(location: string | undefined): Promise<{ file: string; task
     const config = parseConfig(doc.text, schema, doc.file);
     vos = listVOs(config);
     tasksConfig = config.Tasks;
-    const own = location === undefined ? process.env.DIRACX_TASKS_CONFIG : undefined;
+    const own = location === undefined ? TasksSettings.fromEnv().config : undefined;
     if (own) {
       const t = await readDoc(own, "DIRACX_TASKS_CONFIG");
       if (tasksConfig !== undefined) throw new ConfigError([`Tasks: also configured by DIRACX_TASKS_CONFIG (${t.file}); keep one of them`], { file: doc.file });

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_PORT } from "../../http/server.ts";
 import { parsePort } from "../../observability/health.ts";
 import { portNumber } from "./serve.ts";
-import { startDevStack, DEFAULT_DEV_DATA_DIR, dummyEnv, type DevStack } from "../../dev/stack.ts";
+import { startDevStack, DEFAULT_DEV_DATA_DIR, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
 import { logger } from "../../logging.ts";
 import { createLiveBlock } from "../ui.ts";
@@ -62,7 +62,7 @@ export function devCommand(): Command {
         if (stack.dashboardLoginUrl) out.write(`dev: dashboard for demo operator bob (lhcb_admin): ${stack.dashboardLoginUrl}\n`);
       }
       if (stack.demoJobIds.length > 0 && !(stack.dummyExecutorTask && stack.dummyExecutorEnabled)) {
-        out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${dummyEnv("enabled")})` : "not registered"}, so the demo jobs will not move\n`);
+        out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${stack.dummyExecutorSwitch ?? "its switch is off"})` : "not registered"}, so the demo jobs will not move\n`);
       }
 
       const code = await watch(stack, opts, started);
@@ -112,7 +112,7 @@ async function watch(stack: DevStack, opts: DevOptions, started: number): Promis
           }
           if (Date.now() > deadline) {
             block.done();
-            const why = stack.dummyExecutorEnabled ? "" : `; the dummy job executor is disabled (${dummyEnv("enabled")})`;
+            const why = stack.dummyExecutorEnabled ? "" : `; the dummy job executor is disabled (${stack.dummyExecutorSwitch ?? "its switch is off"})`;
             process.stderr.write(`dev: timed out after ${opts.timeout} s with ${snap.demo.done}/${snap.demo.total} demo jobs Done (${statusLine(snap.demo.byStatus)})${why}\n`);
             return 1;
           }

@@ -4,8 +4,8 @@ import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeEngine, getEngine } from "../../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetter, type DeadLetterFilter, type DeadLetterStatus } from "../../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter } from "../../engine/dead-letter.ts";
-import { redisUrlFromEnv } from "../../engine/keys.ts";
-import { Producer } from "../../engine/producer.ts";
+import { Producer, retentionOf } from "../../engine/producer.ts";
+import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
 import { assertBrokerReachable } from "../broker.ts";
@@ -80,9 +80,10 @@ async function collect(db: TaskDB, filter: DeadLetterFilter): Promise<DeadLetter
 }
 
 async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
-  const url = redisUrlFromEnv();
+  const settings = TasksSettings.fromEnv(); // read once: the broker and the resubmitted tasks' retention
+  const url = settings.redisUrl;
   await assertBrokerReachable(url);
-  const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()) });
+  const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()), retention: retentionOf(settings) });
   try {
     return await fn(producer);
   } finally {

@@ -4,10 +4,11 @@ import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeAllEngines } from "../../db/sql/engine.ts";
 import { TaskDB } from "../../db/sql/task-db.ts";
 import { connectBroker } from "../../engine/connection.ts";
-import { redisUrlFromEnv } from "../../engine/keys.ts";
+import { retentionOf } from "../../engine/producer.ts";
+import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
-import { checkTasksConfigSource } from "../../ops/config-check.ts";
+import { checkTasksConfigSource } from "../../config/config-check.ts";
 import { logger } from "../../logging.ts";
 import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
 import { exportQueueGauges } from "../../observability/queue-gauges.ts";
@@ -23,6 +24,8 @@ export function schedulerCommand(): Command {
     .option("--broker-check-interval <seconds>", "how often to check for a wiped broker", "10")
     .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
     .action(async (opts: { redisUrl?: string; brokerCheckInterval: string; healthPort?: number }) => {
+      // Every DIRACX_TASKS_* variable, read once here (a bad one stops the command, naming it).
+      const settings = TasksSettings.fromEnv();
       const health = healthPortFrom(opts.healthPort);
       const registry = await getRegistry();
       await loadLockObjectTypes(registry);
@@ -38,11 +41,11 @@ export function schedulerCommand(): Command {
         throw err;
       }
       const hooks = await loadBrokerStartupHooks(registry);
-      const redis = connectBroker(opts.redisUrl ?? redisUrlFromEnv(), "diracx-tasks:scheduler");
+      const redis = connectBroker(opts.redisUrl ?? settings.redisUrl, "diracx-tasks:scheduler");
       const hasTaskDB = Boolean(process.env[dbUrlEnvVar(TaskDB.dbName)]);
       const scheduler = new Scheduler({
         redis,
-        desired: desiredFromConfig(tasks, config, tasksConfig),
+        desired: desiredFromConfig(tasks, config, tasksConfig, retentionOf(settings)),
         onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
         hooks,
         ...(hasTaskDB ? { countDeadLetters: () => TaskDB.fromEnv<TaskDB>().count({ status: "pending" }) } : {}),

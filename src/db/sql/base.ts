@@ -1,11 +1,11 @@
 import type { Kysely } from "kysely";
 import { DBConfigurationError } from "../errors.ts";
-import { getEngine, type AnyKysely } from "./engine.ts";
+import { getEngine, type SQLEngine } from "./engine.ts";
 import { applyMigrations, type Migration, type MigrationResult } from "./migrations.ts";
 
 /** What the registry's `diracx.dbs.sql` entries export: a BaseSQLDB subclass. */
 export interface SQLDBClass<T = unknown> {
-  new (db: AnyKysely): T;
+  new (db: SQLEngine): T;
   readonly dbName: string;
   readonly migrations: readonly Migration[];
 }
@@ -38,8 +38,10 @@ export abstract class BaseSQLDB<Schema extends object> {
   static readonly dbName: string = "";
   static readonly migrations: readonly Migration[] = [];
 
+  /** The engine or transaction, typed with this DB's tables. */
   readonly db: Kysely<Schema>;
-  constructor(db: AnyKysely) {
+  constructor(db: SQLEngine) {
+    // One engine serves every DB on its URL; this class gives it its schema.
     this.db = db as Kysely<Schema>;
   }
 
@@ -56,7 +58,7 @@ export abstract class BaseSQLDB<Schema extends object> {
   /** Runs `fn` in a transaction: the current one if this instance already wraps one. */
   async transaction<R>(fn: (db: this) => Promise<R>): Promise<R> {
     if (this.db.isTransaction) return fn(this);
-    const ctor = this.constructor as new (db: AnyKysely) => this;
+    const ctor = this.constructor as new (db: SQLEngine) => this;
     return this.db.transaction().execute((trx) => fn(new ctor(trx)));
   }
 }

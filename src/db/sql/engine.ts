@@ -16,9 +16,12 @@ import pg from "pg";
 import { logger } from "../../logging.ts";
 import { DBConfigurationError, classifyDbError } from "../errors.ts";
 
-/** A Kysely instance whose table types are given by whoever uses it (each DB class narrows it). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the engine is shared by DBs with different schemas
-export type AnyKysely = Kysely<any>;
+/**
+ * An engine or a transaction of whatever schema, as a DB class is handed one (it narrows it to
+ * `Kysely<Schema>`). Only the members whose types do not depend on the schema, so a
+ * `Kysely<S>` or `Transaction<S>` of any `S` is one, and `` sql`…`.execute(handle) `` works.
+ */
+export type SQLEngine = Pick<Kysely<unknown>, "isTransaction" | "getExecutor">;
 
 export type EngineKind = "postgres" | "pglite";
 
@@ -73,7 +76,7 @@ class ClassifyingDialect implements Dialect {
   createQueryCompiler() {
     return this.inner.createQueryCompiler();
   }
-  createIntrospector(db: AnyKysely) {
+  createIntrospector(db: Kysely<unknown>) {
     return this.inner.createIntrospector(db);
   }
   createDriver(): Driver {
@@ -164,19 +167,23 @@ function pgliteDialect(url: string): Dialect {
   return new PGliteDialect(db);
 }
 
-const engines = new Map<string, { kysely: AnyKysely; dialect: ClassifyingDialect }>();
+const engines = new Map<string, { kysely: Kysely<unknown>; dialect: ClassifyingDialect }>();
 
-/** The process-wide engine for a URL (created on first use, reused afterwards). */
-export function getEngine(url: string): AnyKysely {
+/**
+ * The process-wide engine for a URL (created on first use, reused afterwards). One engine serves
+ * every DB class on that URL, so its table types are the caller's: `getEngine<JobDBSchema>(url)`,
+ * or none (`Kysely<unknown>`) for raw `sql` and for handing it to a DB class.
+ */
+export function getEngine<DB = unknown>(url: string): Kysely<DB> {
   let engine = engines.get(url);
   if (!engine) {
     const where = redactUrl(url);
     const inner = engineKind(url) === "postgres" ? postgresDialect(url, where) : pgliteDialect(url);
     const dialect = new ClassifyingDialect(inner, where);
-    engine = { kysely: new Kysely({ dialect }), dialect };
+    engine = { kysely: new Kysely<unknown>({ dialect }), dialect };
     engines.set(url, engine);
   }
-  return engine.kysely;
+  return engine.kysely as Kysely<DB>;
 }
 
 // Only the driver is destroyed, not the Kysely instance: a DB object still holding

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import { DBConfigurationError } from "../errors.ts";
-import type { AnyKysely } from "./engine.ts";
+
 
 /**
  * One schema step of a DB. `scope` separates the core's numbering from an
@@ -45,7 +45,7 @@ function validate(dbName: string, migrations: readonly Migration[]): void {
  * recorded. An advisory lock serialises concurrent `db init` runs so two
  * processes never apply the same step twice.
  */
-export async function applyMigrations(engine: AnyKysely, dbName: string, migrations: readonly Migration[]): Promise<MigrationResult> {
+export async function applyMigrations<DB>(engine: Kysely<DB>, dbName: string, migrations: readonly Migration[]): Promise<MigrationResult> {
   validate(dbName, migrations);
   return engine.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtext(${MIGRATIONS_TABLE}))`.execute(trx);

@@ -237,6 +237,15 @@ export class TaskQueueDB extends BaseSQLDB<TaskQueueDBSchema> {
     return Object.fromEntries(rows.map((r) => [r.TQId, Number(r.p)]));
   }
 
+  /**
+   * The ids of up to `limit` queued jobs above `afterJobId`, ascending: a keyset scan over every
+   * queue entry (CleanTaskQueuesTask walks it to find entries whose job left Waiting).
+   */
+  async queuedJobIdsAfter(afterJobId: number, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom("tq_Jobs").select("JobId").where("JobId", ">", afterJobId).orderBy("JobId").limit(limit).execute();
+    return rows.map((r) => r.JobId);
+  }
+
   /** Up to `limit` queued jobs, highest queue priority first, then oldest job: what a matcher would pick. */
   async queuedJobs(limit: number): Promise<{ JobId: number; TQId: number }[]> {
     return this.db

@@ -3,15 +3,14 @@
 import { z } from "zod";
 import { JobDB } from "../../db/sql/job-db.ts";
 import { JobLoggingDB } from "../../db/sql/job-logging-db.ts";
-import { withProducer } from "../../engine/context.ts";
 import { addHeartbeat } from "../../logic/jobs/heartbeat.ts";
 import { rescheduleJobs } from "../../logic/jobs/reschedule.ts";
 import { setJobStatuses } from "../../logic/jobs/set-job-statuses.ts";
 import { JobStatus } from "../../logic/jobs/status.ts";
 import { submitJdlJobs } from "../../logic/jobs/submission.ts";
 import type { SearchSpec } from "../../db/sql/search.ts";
-import { JOB_STATUS_DEPS } from "../../../tasks/jobs/deps.ts";
-import { optimizeJobs } from "../../../tasks/jobs/optimize-jobs.ts";
+import { optimisationRequests } from "../../logic/jobs/optimisation.ts";
+import { JOB_STATUS_DEPS } from "../../logic/jobs/status-deps.ts";
 import type { Engine } from "../../engine/wiring.ts";
 import { HttpError } from "../errors.ts";
 import { seesOnlyOwnJobs, WMS_POLICY } from "../policies/wms.ts";
@@ -34,8 +33,9 @@ export const JobSearchBody = z.object({
 const StatusUpdate = z.object({ Status: z.string().optional(), MinorStatus: z.string().optional(), ApplicationStatus: z.string().optional(), Source: z.string().default("Unknown") });
 const InsertedJob = z.object({ JobID: z.number(), Status: z.string(), MinorStatus: z.string(), TimeStamp: z.date() });
 
+/** Hands jobs to whatever task is registered as `jobs:OptimizeJobsTask` (an extension's replacement too). */
 function submitOptimisation(engine: Engine, jobIds: readonly number[]): Promise<string[]> {
-  return withProducer(engine.producer, () => optimizeJobs(jobIds));
+  return engine.producer.submitBulk(optimisationRequests(jobIds));
 }
 
 function idsOf(record: Record<string, unknown>): number[] {
