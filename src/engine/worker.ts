@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Worker, type Job, type RepeatStrategy } from "bullmq";
+import type { Job, RepeatStrategy, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
@@ -9,6 +9,7 @@ import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { tracing } from "../observability/tracing.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
+import { checkJob, TaskBullWorker } from "./job-validation.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import type { LockManager } from "../locks/index.ts";
 import { decide, OutcomeStep, type OutcomeHook } from "./outcome.ts";
@@ -80,6 +81,8 @@ export interface TaskWorkerOptions {
   repeatStrategy?: RepeatStrategy;
   /** Told every attempt's decision (e.g. the scheduler's record of a periodic run's outcome). */
   onOutcome?: OutcomeHook;
+  /** Bound on a job's JSON-encoded arguments (default: DIRACX_TASKS_MAX_PAYLOAD_BYTES); larger jobs are refused. */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -105,6 +108,7 @@ export class TaskWorker {
     void release.finally(() => this.releasing.delete(release));
   };
   private readonly outcomes: OutcomeStep;
+  private readonly maxPayloadBytes: number;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
@@ -121,8 +125,10 @@ export class TaskWorker {
     // and the worker need not wait for the release's reply.
     this.locks = opts.lockManager?.withConnection(this.connection);
     const decided = new DecidedRetries();
-    this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log });
-    this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? TasksSettings.fromEnv().maxPayloadBytes;
+    this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log, maxPayloadBytes: this.maxPayloadBytes });
+    // TaskBullWorker: a job whose data is not JSON reaches process() (and is refused there).
+    this.worker = new TaskBullWorker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: BULL_PREFIX,
       concurrency: opts.concurrency,
@@ -206,8 +212,11 @@ export class TaskWorker {
     const { registry } = this.opts;
     if (!registry.has(job.name)) return this.outcomes.unknownTask(job);
     const cls = registry.get(job.name);
+    // The queue is not trusted: data shape, payload bound and arguments are checked first (job-validation.ts).
+    const checked = checkJob(job, cls, this.maxPayloadBytes);
+    if (!checked.ok) return this.outcomes.invalidJob(job, cls, checked.error);
+    const data = (job.data = checked.data);
     const attempt = job.attemptsMade + 1;
-    const data = job.data;
     const taskId = job.id as string;
     // Every line about the attempt carries these; the pino child is made only if something is logged.
     let child: Logger | undefined;
