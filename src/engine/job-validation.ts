@@ -122,16 +122,18 @@ export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<
   // zod strips unknown keys by default, which silently dropped a misspelt field; a schema that
   // sets its own policy (looseObject, strictObject, catchall) keeps it.
   const schema = cls.args as z.ZodType;
+  const problems: string[] = [];
   if (schema instanceof ZodObject && schema.def.catchall === undefined && typeof args === "object" && args !== null && !Array.isArray(args)) {
     const unknown = Object.keys(args).filter((k) => !(k in schema.shape));
     if (unknown.length > 0) {
       const known = Object.keys(schema.shape);
-      throw new InvalidTaskArgsError(`invalid arguments for task '${id}': unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (fields: ${known.join(", ") || "none"})`);
+      problems.push(`unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (fields: ${known.join(", ") || "none"})`);
     }
   }
   const result = schema.safeParse(args ?? {});
-  if (result.success) return result.data as Record<string, unknown>;
-  throw new InvalidTaskArgsError(`invalid arguments for task '${id}': ${issues(result.error)}`);
+  if (!result.success) problems.push(issues(result.error));
+  if (problems.length === 0 && result.success) return result.data as Record<string, unknown>;
+  throw new InvalidTaskArgsError(`invalid arguments for task '${id}': ${problems.join("; ")}`);
 }
 
 function issues(err: z.ZodError): string {
