@@ -180,6 +180,8 @@ export class TasksSettings extends defineSettings(
     keepCompletedCount: z.number().int().nonnegative().default(10_000),
     keepFailedSeconds: z.number().nonnegative().default(7 * 24 * 3600),
     keepFailedCount: z.number().int().nonnegative().default(20_000),
+    /** How often the scheduler snapshots queue depths into TaskDB (what a broker wipe is measured against). */
+    queueSnapshotSeconds: z.number().positive().default(30),
     /** Largest JSON-encoded task arguments accepted (producer, HTTP API, worker), in bytes. */
     maxPayloadBytes: z.number().int().positive().default(1024 * 1024),
     /** TTL of task locks; extended every third of it while the task runs. */

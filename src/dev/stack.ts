@@ -182,6 +182,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
+      wipeAccounting: { taskDB: () => TaskDB.fromEnv<TaskDB>(env) },
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     let reconciled = false;

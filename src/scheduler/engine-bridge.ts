@@ -4,11 +4,11 @@
  */
 import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
-import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
+import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
 import { newTaskJobData, retentionFromEnv, taskJobOptions } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 
-export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
+export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size };
 
 export interface JobTemplate {
   name: string;

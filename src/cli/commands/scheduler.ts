@@ -15,6 +15,7 @@ import { getRegistry } from "../../registry/index.ts";
 import { loadBrokerStartupHooks } from "../../scheduler/broker-lifecycle.ts";
 import { desiredFromConfig, onAnyChange, periodicTasks } from "../../scheduler/desired.ts";
 import { Scheduler } from "../../scheduler/scheduler.ts";
+import { TasksSettings } from "../../settings.ts";
 
 /** `diracx-tasks scheduler`: keeps the periodic schedules in Redis in line with registry × configuration. */
 export function schedulerCommand(): Command {
@@ -46,6 +47,7 @@ export function schedulerCommand(): Command {
         onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
         hooks,
         ...(hasTaskDB ? { countDeadLetters: () => TaskDB.fromEnv<TaskDB>().count({ status: "pending" }) } : {}),
+        ...(hasTaskDB ? { wipeAccounting: { taskDB: () => TaskDB.fromEnv<TaskDB>(), intervalMs: TasksSettings.fromEnv().queueSnapshotSeconds * 1000 } } : {}),
         brokerCheckIntervalMs: Number(opts.brokerCheckInterval) * 1000,
       });
       let reconciled = false;
