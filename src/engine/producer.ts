@@ -9,21 +9,13 @@ import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanou
 import type { BulkItem, PreparedJob, TaskJobData } from "./job-data.ts";
 import { checkPayloadSize, JOB_DATA_VERSION, validateArgs } from "./job-validation.ts";
 import { BULL_PREFIX } from "./keys.ts";
+import { keepJobs, type Retention } from "./retention.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { BACKOFF_TYPE, MAX_ATTEMPTS } from "./retry-strategy.ts";
 import { classOf, type AnyTask, type TaskClass, type TaskSubmitter } from "./task.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 
-
-/** How long finished tasks stay inspectable in Redis. */
-export interface Retention {
-  completedSeconds: number;
-  failedSeconds: number;
-  /** Most completed / failed jobs kept per size queue (absent: no count bound). */
-  completedCount?: number;
-  failedCount?: number;
-}
 
 /** The data of a fresh task job: its validated args and the per-task record the worker fills. */
 export function newTaskJobData(args: Record<string, unknown>, labels: Record<string, string>, parentTaskId?: string): TaskJobData {
@@ -35,33 +27,29 @@ export function newTaskJobData(args: Record<string, unknown>, labels: Record<str
  * Retries are decided by the task's policy through the worker's custom backoff strategy
  * (it sees the real error); `attempts` is only a ceiling.
  */
-export function taskJobOptions(priority: Priority, retention: Retention): JobsOptions {
+export function taskJobOptions(priority: Priority, retention?: Retention): JobsOptions {
   const p = bullmqPriority(priority);
   return {
     ...(p !== undefined ? { priority: p } : {}),
     attempts: MAX_ATTEMPTS,
     backoff: { type: BACKOFF_TYPE },
-    removeOnComplete: { age: retention.completedSeconds, ...(retention.completedCount !== undefined ? { count: retention.completedCount } : {}) },
-    removeOnFail: { age: retention.failedSeconds, ...(retention.failedCount !== undefined ? { count: retention.failedCount } : {}) },
+    // Without an explicit retention the worker's applies (retention.ts): not repeated in every job.
+    ...(retention ? keepJobs(retention) : {}),
   };
-}
-
-/** Job retention from the task system's settings (a bad DIRACX_TASKS_* value is refused there). */
-export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retention {
-  const s = TasksSettings.fromEnv(env);
-  return { completedSeconds: s.keepCompletedSeconds, failedSeconds: s.keepFailedSeconds, completedCount: s.keepCompletedCount, failedCount: s.keepFailedCount };
 }
 
 export interface ProducerOptions {
   /** A Redis URL or a connection (ioredis with maxRetriesPerRequest: null). */
   connection: string | Redis;
   registry: TaskRegistry;
+  /** Retention carried by each job, overriding the workers' (default: none, the workers' applies). */
   retention?: Retention;
   /** Bound on a task's JSON-encoded arguments (default: DIRACX_TASKS_MAX_PAYLOAD_BYTES). */
   maxPayloadBytes?: number;
 }
 
-export type { BulkItem, PreparedJob };
+export type { BulkItem, PreparedJob, Retention };
+export { retentionFromEnv } from "./retention.ts";
 // One home (job-validation.ts), exported here too where callers have always found them.
 export { InvalidTaskArgsError, PayloadTooLargeError, validateArgs } from "./job-validation.ts";
 
@@ -75,7 +63,7 @@ export class Producer implements TaskSubmitter {
   readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readonly queues = new Map<Size, Queue>();
-  private readonly retention: Retention;
+  private readonly retention: Retention | undefined;
   readonly maxPayloadBytes: number;
   private flowProducer: FlowProducer | undefined;
 
@@ -83,7 +71,7 @@ export class Producer implements TaskSubmitter {
     this.registry = opts.registry;
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, "diracx-tasks:producer") : opts.connection;
-    this.retention = opts.retention ?? retentionFromEnv();
+    this.retention = opts.retention;
     this.maxPayloadBytes = opts.maxPayloadBytes ?? TasksSettings.fromEnv().maxPayloadBytes;
   }
 

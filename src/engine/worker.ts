@@ -10,6 +10,7 @@ import { tracing } from "../observability/tracing.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { checkJob, TaskBullWorker } from "./job-validation.ts";
+import { keepJobs, retentionFromEnv, type Retention } from "./retention.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import type { LockManager } from "../locks/index.ts";
 import { decide, OutcomeStep, type OutcomeHook } from "./outcome.ts";
@@ -81,6 +82,8 @@ export interface TaskWorkerOptions {
   repeatStrategy?: RepeatStrategy;
   /** Told every attempt's decision (e.g. the scheduler's record of a periodic run's outcome). */
   onOutcome?: OutcomeHook;
+  /** How long and how many finished jobs stay in Redis (default: DIRACX_TASKS_KEEP_*; retention.ts). */
+  retention?: Retention;
   /** Bound on a job's JSON-encoded arguments (default: DIRACX_TASKS_MAX_PAYLOAD_BYTES); larger jobs are refused. */
   maxPayloadBytes?: number;
 }
@@ -135,6 +138,7 @@ export class TaskWorker {
       lockDuration: this.timings.jobLockMs,
       stalledInterval: this.timings.stalledIntervalMs,
       maxStalledCount: this.timings.maxStalledCount,
+      ...keepJobs(opts.retention ?? retentionFromEnv()),
       autorun: false,
       settings: { backoffStrategy: decided.strategy, ...(opts.repeatStrategy ? { repeatStrategy: opts.repeatStrategy } : {}) },
     });
