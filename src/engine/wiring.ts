@@ -14,6 +14,7 @@ import { checkTasksConfigSource } from "../ops/config-check.ts";
 import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";
+import { TasksSettings } from "../settings.ts";
 import { TaskRegistry } from "./task-registry.ts";
 import type { TaskWorkerOptions } from "./worker.ts";
 
@@ -71,7 +72,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   }
   const redisUrl = opts.redisUrl ?? redisUrlFromEnv(env);
   const redis = connectBroker(redisUrl, "diracx-tasks:engine");
-  const producer = new Producer({ connection: redis, registry: tasks });
+  const producer = new Producer({ connection: redis, registry: tasks, maxPayloadBytes: TasksSettings.fromEnv(env).maxPayloadBytes });
   return {
     registry,
     tasks,
