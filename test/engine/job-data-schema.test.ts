@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import { z } from "zod";
 import { SCHEMA_FILE, renderJobDataSchema } from "../../scripts/job-data-schema.ts";
-import { jobDataSchema, JOB_DATA_VERSION } from "../../src/engine/job-validation.ts";
+import { commonShape, jobDataSchema, JOB_DATA_VERSION } from "../../src/engine/job-validation.ts";
 import { newTaskJobData } from "../../src/engine/producer.ts";
 
 test("docs/job-data.schema.json is current (regenerate: npm run docs:job-data-schema)", () => {
@@ -34,4 +34,36 @@ test("a validator built from the published file agrees with the worker's", () =>
     assert.equal(jobDataSchema.safeParse(doc).success, valid, `worker: ${what}`);
     assert.equal(fromFile.safeParse(doc).success, valid, `published schema: ${what}`);
   }
+});
+
+test("the worker's fast path for the common shape gives what the schema gives, or defers to it", () => {
+  const now = Date.now();
+  const docs: unknown[] = [
+    JSON.parse(JSON.stringify(newTaskJobData({ name: "x" }, { vo: "lhcb" }, "parent-1"))),
+    { v: 1, args: { a: 1 }, meta: { firstSubmittedAt: now } },
+    { args: {}, meta: { firstSubmittedAt: now, labels: {}, deferrals: 2, history: [], deferredSince: now, lineage: ["a"] } },
+    { args: {}, meta: { firstSubmittedAt: now, history: [{ attempt: 1, startedAt: now, durationMs: 3, outcome: "failed" }] } },
+    { args: {}, meta: { firstSubmittedAt: now, trace: { traceparent: "00-ab-cd-01", extra: 1 } } },
+    { args: {}, meta: { firstSubmittedAt: now, labels: {}, deferrals: 0, history: [], trace: { traceparent: "00-ab-cd-01", tracestate: "x=1" } } },
+    { args: {}, meta: { firstSubmittedAt: now }, fanout: { groupId: "g", requireAllSuccess: false, children: [] } },
+    { args: {}, meta: { firstSubmittedAt: now, labels: { vo: 1 } } },
+    { args: {}, meta: { firstSubmittedAt: now, deferrals: -1 } },
+    { args: {}, meta: { firstSubmittedAt: now, deferrals: 1.5 } },
+    { args: {}, meta: { firstSubmittedAt: "yesterday" } },
+    { args: {}, meta: { firstSubmittedAt: now, parentTaskId: 7 } },
+    { args: [], meta: { firstSubmittedAt: now } },
+    { v: 2, args: {}, meta: { firstSubmittedAt: now } },
+    { args: {}, meta: { firstSubmittedAt: now }, evil: 1 },
+    { args: {} },
+  ];
+  let fast = 0;
+  for (const doc of docs) {
+    const viaFastPath = commonShape(doc as Record<string, unknown>);
+    if (viaFastPath === undefined) continue;
+    fast++;
+    const parsed = jobDataSchema.safeParse(doc);
+    assert.ok(parsed.success, `fast path accepted what the schema refuses: ${JSON.stringify(doc)}`);
+    assert.deepEqual(viaFastPath, parsed.data, JSON.stringify(doc));
+  }
+  assert.equal(fast, 4, "the producer's own shape takes the fast path");
 });
