@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import pino from "pino";
 import { RedisServer } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { waitFor } from "./support.ts";
@@ -36,7 +37,7 @@ describe("write-through dead letters survive a broker wipe", () => {
     await TaskDB.migrate(dbUrl);
     taskDB = new TaskDB(getEngine(dbUrl));
     const drainer = new NeverDrains({ redis, taskDB: () => new TaskDB(getEngine(dbUrl)) });
-    worker = new TaskWorker({ size: "small", concurrency: 4, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer });
+    worker = new TaskWorker({ size: "small", concurrency: 4, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, deadLetters: drainer, logger: pino({ level: "silent" }) });
   });
   after(async () => {
     await worker.close(1_000);
