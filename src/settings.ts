@@ -170,9 +170,20 @@ export class TasksSettings extends defineSettings(
      * which refuse an unknown top-level `Tasks` section.
      */
     config: z.string().min(1, "must not be empty").optional(),
-    /** How long finished jobs stay in Redis (BullMQ removeOnComplete / removeOnFail age). */
-    keepCompletedSeconds: z.number().nonnegative().default(24 * 3600),
+    /**
+     * How long and how many finished jobs stay in Redis, per size queue (BullMQ removeOnComplete /
+     * removeOnFail age and count; whichever bound is reached first). Completed tasks are only for
+     * `show` and the dashboard: 1 h and 10,000 per queue bound Redis whatever the rate (README
+     * "Retention"). Failed ones are also in TaskDB when dead-lettered.
+     */
+    keepCompletedSeconds: z.number().nonnegative().default(3600),
+    keepCompletedCount: z.number().int().nonnegative().default(10_000),
     keepFailedSeconds: z.number().nonnegative().default(7 * 24 * 3600),
+    keepFailedCount: z.number().int().nonnegative().default(20_000),
+    /** How often the scheduler snapshots queue depths into TaskDB (what a broker wipe is measured against). */
+    queueSnapshotSeconds: z.number().positive().default(30),
+    /** Largest JSON-encoded task arguments accepted (producer, HTTP API, worker), in bytes. */
+    maxPayloadBytes: z.number().int().positive().default(1024 * 1024),
     /** TTL of task locks; extended every third of it while the task runs. */
     lockTtlMs: z.number().positive().default(30_000),
     /** BullMQ job lock: renewed at half of it; a worker silent for longer is presumed dead. */

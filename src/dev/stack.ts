@@ -209,10 +209,11 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
 
     const scheduler = new Scheduler({
       redis: engine.redis,
-      desired: desiredFromConfig(periodic, config, tasksConfig, engine.retention),
+      desired: desiredFromConfig(periodic, config, tasksConfig),
       onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
       countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
+      wipeAccounting: { taskDB: () => TaskDB.fromEnv<TaskDB>(env) },
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     let reconciled = false;

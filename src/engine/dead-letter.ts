@@ -1,10 +1,12 @@
 /**
  * The dead-letter queue's write path and resubmission.
  *
- * A dlqEligible task's final failure is first written to a Redis outbox (one
- * HSET, in the same step as the worker handles the failure), then a drainer
- * copies it into TaskDB and deletes it from the outbox only after the insert
- * committed. The database may be down for a while: the entry waits in the
+ * A dlqEligible task's final failure is written through: straight to TaskDB when
+ * the worker has it configured and it answers, so a broker wipe cannot lose it.
+ * Only when TaskDB does not answer (or is not configured) does the entry go to a
+ * Redis outbox (one HSET, in the same step as the worker handles the failure),
+ * from which a drainer copies it into TaskDB and deletes it only after the insert
+ * committed; a wipe during a database outage loses what waits there. The database may be down for a while: the entry waits in the
  * outbox, the drainer retries with backoff and logs loudly, and a restarted
  * worker drains what its predecessor left. Outbox fields are keyed by task id
  * and attempt count, so a failure handled twice (a worker killed between the
@@ -21,6 +23,7 @@ import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { closeEngine, getEngine } from "../db/sql/engine.ts";
 import { TaskDB, type AttemptError, type DeadLetter, type JsonValue, type NewDeadLetter } from "../db/sql/task-db.ts";
 import { errorRecord, type TaskJobData } from "./job-data.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES, deadLetterArgs, payloadBytes } from "./job-validation.ts";
 import { DLQ_OUTBOX_KEY } from "./keys.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 
@@ -44,29 +47,46 @@ export interface FailedJob {
 /**
  * The dead letter for a job whose attempt `attempt` just failed for good:
  * every attempt's error from the job's history (oldest first), the final one
- * with its stack from `finalError` itself.
+ * with its stack from `finalError` itself. The job may be one the worker refused
+ * (job-validation.ts), so nothing of its data is trusted: fields of the wrong type
+ * are left out, arguments over the payload bound are replaced by a line saying so,
+ * and strings are cut to what TaskDB's columns hold.
  */
-export function deadLetterFor(job: FailedJob, attempt: number, finalError: unknown): NewDeadLetter {
+export function deadLetterFor(job: FailedJob, attempt: number, finalError: unknown, maxPayloadBytes = DEFAULT_MAX_PAYLOAD_BYTES): NewDeadLetter {
+  const data: unknown = job.data;
+  const meta = (isObject(data) && isObject(data.meta) ? data.meta : {}) as Partial<TaskJobData["meta"]>;
   const errors: AttemptError[] = [];
-  for (const rec of job.data.meta.history) {
-    if (rec.outcome !== "failed" || !rec.error || rec.attempt === attempt) continue;
-    errors.push({ attempt: rec.attempt, ...rec.error, at: new Date(rec.startedAt).toISOString() });
+  for (const rec of Array.isArray(meta.history) ? meta.history : []) {
+    if (!isObject(rec) || rec.outcome !== "failed" || !isObject(rec.error) || rec.attempt === attempt || typeof rec.attempt !== "number") continue;
+    errors.push({ attempt: rec.attempt, ...rec.error, at: new Date(typeof rec.startedAt === "number" ? rec.startedAt : Date.now()).toISOString() });
   }
-  errors.push({ attempt, ...errorRecord(finalError), at: new Date().toISOString() });
-  const labels: Record<string, JsonValue> = { ...job.data.meta.labels };
-  if (job.data.meta.parentTaskId) labels.parentTaskId = job.data.meta.parentTaskId;
+  const final = errorRecord(finalError);
+  errors.push({ attempt, ...final, type: final.type.slice(0, 255), at: new Date().toISOString() });
+  const labels: Record<string, JsonValue> = {};
+  if (isObject(meta.labels) && payloadBytes(meta.labels) <= MAX_LABELS_BYTES) {
+    for (const [k, v] of Object.entries(meta.labels)) if (typeof v === "string") labels[k] = v;
+  }
+  if (typeof meta.parentTaskId === "string") labels.parentTaskId = meta.parentTaskId.slice(0, 255);
   // tracing hook: a resubmission copies the labels, so its attempts link back to this trace
-  if (job.data.meta.trace) labels.traceparent = job.data.meta.trace.traceparent;
+  if (isObject(meta.trace) && typeof meta.trace.traceparent === "string") labels.traceparent = meta.trace.traceparent.slice(0, 255);
+  const vo = typeof labels.vo === "string" ? labels.vo.slice(0, 64) : null;
   return {
-    taskId: job.id ?? "",
-    taskName: job.name,
-    args: job.data.args as JsonValue,
+    taskId: (job.id ?? "").slice(0, 255),
+    taskName: job.name.slice(0, 255),
+    args: deadLetterArgs(data, maxPayloadBytes) as JsonValue,
     labels,
-    vo: job.data.meta.labels.vo ?? null,
-    firstSubmittedAt: new Date(job.data.meta.firstSubmittedAt),
+    vo,
+    firstSubmittedAt: new Date(typeof meta.firstSubmittedAt === "number" && Number.isFinite(meta.firstSubmittedAt) ? meta.firstSubmittedAt : Date.now()),
     attempts: attempt,
     errors,
   };
+}
+
+/** Labels of a refused job larger than this are not kept with its dead letter. */
+const MAX_LABELS_BYTES = 16 * 1024;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function outboxField(rec: OutboxRecord): string {
@@ -94,13 +114,17 @@ export async function outboxSize(redis: Redis): Promise<number> {
  * The outcome step's hooks (outcome.ts decides; these write): a final failure it decided to
  * dead-letter goes to the outbox; the success of a resubmitted task resolves its entry.
  */
-export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, drainer?: DeadLetterDrainer): Promise<void> {
-  await pushDeadLetter(redis, deadLetterFor(job, attempt, error));
+export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, drainer?: DeadLetterDrainer, maxPayloadBytes?: number): Promise<void> {
+  const entry = deadLetterFor(job, attempt, error, maxPayloadBytes);
+  // Written through: straight to TaskDB when it answers, so a broker wipe cannot lose it.
+  if (drainer && (await drainer.writeThrough({ kind: "dead-letter", entry: { ...entry, firstSubmittedAt: entry.firstSubmittedAt.toISOString() } }))) return;
+  await pushDeadLetter(redis, entry);
   drainer?.kick();
 }
 
 export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLetterDrainer): Promise<void> {
   if (!job.data.meta.labels[DLQ_ID_LABEL] || !job.id) return;
+  if (drainer && (await drainer.writeThrough({ kind: "resolved", taskId: job.id }))) return;
   await pushResolution(redis, job.id);
   drainer?.kick();
 }
@@ -115,6 +139,8 @@ export interface DrainerOptions {
   maxDelayMs?: number;
   /** Entries read per HSCAN round. */
   batchSize?: number;
+  /** How long a direct (write-through) TaskDB write may take before the entry goes to the outbox. */
+  writeThroughTimeoutMs?: number;
 }
 
 /**
@@ -133,13 +159,34 @@ export class DeadLetterDrainer {
   private idleWaiters: (() => void)[] = [];
 
   constructor(opts: DrainerOptions) {
-    this.opts = { baseDelayMs: 500, maxDelayMs: 30_000, batchSize: 100, ...opts };
+    this.opts = { baseDelayMs: 500, maxDelayMs: 30_000, batchSize: 100, writeThroughTimeoutMs: 5_000, ...opts };
     this.log = (opts.logger ?? rootLogger).child({ component: "dead-letter-drainer" });
   }
 
   /** Failed passes since the last successful one (0 = healthy). */
   get consecutiveFailures(): number {
     return this.failures;
+  }
+
+  /**
+   * Writes `rec` to TaskDB now; false when it could not (the caller then puts it in the outbox).
+   * While the drainer's last pass failed (TaskDB down) nothing is tried: the outbox it is.
+   */
+  async writeThrough(rec: OutboxRecord): Promise<boolean> {
+    if (this.failures > 0 || this.stopped) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DeadLetterError(`TaskDB did not answer within ${this.opts.writeThroughTimeoutMs} ms`)), this.opts.writeThroughTimeoutMs);
+      });
+      await Promise.race([this.write(rec), timeout]);
+      return true;
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "cannot write a dead-letter entry to TaskDB; it goes through the Redis outbox");
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Drains what a previous process left, then whenever kicked. */

@@ -61,6 +61,8 @@ export interface PreparedJob {
 }
 
 export interface TaskJobData {
+  /** Layout version (job-validation.ts JOB_DATA_VERSION; docs/job-data.schema.json); absent = 1. */
+  v?: 1;
   args: Record<string, unknown>;
   meta: TaskJobMeta;
 }

@@ -21,6 +21,7 @@ import { DiracxError } from "../errors.ts";
 import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import type { AttemptOutcome } from "./execution.ts";
 import { appendDeferral, appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
+import { refuseInvalidJob, type InvalidJobError } from "./job-validation.ts";
 import { metrics, recordDeadLettered, recordLockWaitOf } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
@@ -29,7 +30,7 @@ import { recordTaskOutcome } from "./task-stats.ts";
 import type { TaskClass } from "./task.ts";
 
 /** Why a task failed for good (the `reason` of its log line). */
-export type FinalReason = "no retry left" | "StopRetrying" | "failed before the task body" | "unknown task" | "stalled limit";
+export type FinalReason = "no retry left" | "StopRetrying" | "failed before the task body" | "unknown task" | "invalid job" | "stalled limit";
 
 export type AttemptDecision =
   | { kind: "success"; value: unknown }
@@ -127,6 +128,8 @@ export interface OutcomeStepOptions {
   deadLetters: DeadLetterDrainer | undefined;
   onOutcome: OutcomeHook | undefined;
   log: Logger;
+  /** Bound on arguments a dead letter keeps of an invalid job (job-validation.ts). */
+  maxPayloadBytes?: number;
 }
 
 /** What the worker knows about the attempt it settles. */
@@ -264,6 +267,21 @@ export class OutcomeStep {
   }
 
   /**
+   * A job that failed the worker's checks (job-validation.ts: data shape, payload bound, the
+   * task's argument schema): no attempt could succeed, so it fails at once, is dead-lettered
+   * with the validation error, counted and logged; the body never runs.
+   */
+  async invalidJob(job: Job<TaskJobData>, cls: TaskClass, error: InvalidJobError): Promise<never> {
+    const attempt = job.attemptsMade + 1;
+    const decision: FinalDecision = { kind: "final", error, reason: "invalid job", deadLetter: true };
+    const log = this.opts.log.child({ taskId: job.id, task: job.name, attempt, priority: cls.priority });
+    await this.failedForGood(job, attempt, decision, this.labelsOf(job.name, cls), log);
+    await refuseInvalidJob(job, attempt, error);
+    this.tell(job, decision);
+    throw error;
+  }
+
+  /**
    * BullMQ failed `job` itself because its workers died more than maxStalledCount times (the
    * processor never saw it). It is dead-lettered whether or not the task is eligible: it never
    * failed on its own, so only an operator can tell whether to run it again.
@@ -280,7 +298,7 @@ export class OutcomeStep {
 
   private async recordFailure(job: Job<TaskJobData>, attempt: number, error: unknown): Promise<void> {
     const data = job.data;
-    if (!data?.meta) return;
+    if (!Array.isArray(data?.meta?.history)) return; // an invalid job's data is replaced by refuseInvalidJob
     const rec = { attempt, startedAt: job.processedOn ?? Date.now(), durationMs: 0, outcome: "failed" as const, error: errorRecord(error) };
     await job.updateData({ ...data, meta: appendHistory(data.meta, rec) });
   }
@@ -290,7 +308,7 @@ export class OutcomeStep {
     log.warn({ error: errorRecord(d.error), reason: d.reason, deadLetter: d.deadLetter }, "task failed for good");
     if (!d.deadLetter) return;
     try {
-      await onFinalFailure(this.opts.redis, job, attempt, d.error, this.opts.deadLetters);
+      await onFinalFailure(this.opts.redis, job, attempt, d.error, this.opts.deadLetters, this.opts.maxPayloadBytes);
       recordDeadLettered(labels.base);
     } catch (err) {
       // Loud: this final failure is now known only from this line.

@@ -1,31 +1,25 @@
 import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { ZodObject, type z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
 import { injectTraceContext } from "../observability/tracing.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
 import type { BulkItem, PreparedJob, TaskJobData } from "./job-data.ts";
+import { checkPayloadSize, DEFAULT_MAX_PAYLOAD_BYTES, JOB_DATA_VERSION, validateArgs } from "./job-validation.ts";
 import { BULL_PREFIX } from "./keys.ts";
+import { keepJobs, type Retention } from "./retention.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { BACKOFF_TYPE, MAX_ATTEMPTS } from "./retry-strategy.ts";
 import { classOf, type AnyTask, type TaskClass, type TaskSubmitter } from "./task.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 
-export class InvalidTaskArgsError extends DiracxError {}
-
-/** How long finished tasks stay inspectable in Redis. */
-export interface Retention {
-  completedSeconds: number;
-  failedSeconds: number;
-}
 
 /** The data of a fresh task job: its validated args and the per-task record the worker fills. */
 export function newTaskJobData(args: Record<string, unknown>, labels: Record<string, string>, parentTaskId?: string): TaskJobData {
-  return { args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(parentTaskId ? { parentTaskId } : {}) } };
+  return { v: JOB_DATA_VERSION, args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(parentTaskId ? { parentTaskId } : {}) } };
 }
 
 /**
@@ -33,51 +27,31 @@ export function newTaskJobData(args: Record<string, unknown>, labels: Record<str
  * Retries are decided by the task's policy through the worker's custom backoff strategy
  * (it sees the real error); `attempts` is only a ceiling.
  */
-export function taskJobOptions(priority: Priority, retention: Retention): JobsOptions {
+export function taskJobOptions(priority: Priority, retention?: Retention): JobsOptions {
   const p = bullmqPriority(priority);
   return {
     ...(p !== undefined ? { priority: p } : {}),
     attempts: MAX_ATTEMPTS,
     backoff: { type: BACKOFF_TYPE },
-    removeOnComplete: { age: retention.completedSeconds },
-    removeOnFail: { age: retention.failedSeconds },
+    // Without an explicit retention the worker's applies (retention.ts): not repeated in every job.
+    ...(retention ? keepJobs(retention) : {}),
   };
-}
-
-/**
- * Job retention from the task system's settings, read once at wiring (`createEngine`, the
- * scheduler command; a bad DIRACX_TASKS_* value is refused there) and passed down. Without them, the defaults.
- */
-export function retentionOf(s: TasksSettings = TasksSettings.fromEnv({})): Retention {
-  return { completedSeconds: s.keepCompletedSeconds, failedSeconds: s.keepFailedSeconds };
 }
 
 export interface ProducerOptions {
   /** A Redis URL or a connection (ioredis with maxRetriesPerRequest: null). */
   connection: string | Redis;
   registry: TaskRegistry;
+  /** Retention carried by each job, overriding the workers' (default: none, the workers' applies). */
   retention?: Retention;
+  /** Bound on a task's JSON-encoded arguments (default: DIRACX_TASKS_MAX_PAYLOAD_BYTES). */
+  maxPayloadBytes?: number;
 }
 
-export type { BulkItem, PreparedJob };
-
-/** Validates args against the task's schema; the error lists every bad path. */
-export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<string, unknown> {
-  // zod strips unknown keys by default, which silently dropped a misspelt field; a schema that
-  // sets its own policy (looseObject, strictObject, catchall) keeps it.
-  const schema = cls.args as z.ZodType;
-  if (schema instanceof ZodObject && schema.def.catchall === undefined && typeof args === "object" && args !== null && !Array.isArray(args)) {
-    const unknown = Object.keys(args).filter((k) => !(k in schema.shape));
-    if (unknown.length > 0) {
-      const known = Object.keys(schema.shape);
-      throw new InvalidTaskArgsError(`invalid arguments for task '${id}': unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (fields: ${known.join(", ") || "none"})`);
-    }
-  }
-  const result = schema.safeParse(args ?? {});
-  if (result.success) return result.data as Record<string, unknown>;
-  const problems = result.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`);
-  throw new InvalidTaskArgsError(`invalid arguments for task '${id}': ${problems.join("; ")}`);
-}
+export type { BulkItem, PreparedJob, Retention };
+export { retentionOf } from "./retention.ts";
+// One home (job-validation.ts), exported here too where callers have always found them.
+export { InvalidTaskArgsError, PayloadTooLargeError, validateArgs } from "./job-validation.ts";
 
 /**
  * Puts tasks on the queues: one BullMQ queue per size, each task in the queue
@@ -89,14 +63,16 @@ export class Producer implements TaskSubmitter {
   readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readonly queues = new Map<Size, Queue>();
-  private readonly retention: Retention;
+  private readonly retention: Retention | undefined;
+  readonly maxPayloadBytes: number;
   private flowProducer: FlowProducer | undefined;
 
   constructor(opts: ProducerOptions) {
     this.registry = opts.registry;
     this.ownsConnection = typeof opts.connection === "string";
     this.connection = typeof opts.connection === "string" ? connectBroker(opts.connection, "diracx-tasks:producer") : opts.connection;
-    this.retention = opts.retention ?? retentionOf();
+    this.retention = opts.retention;
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   }
 
   queue(size: Size): Queue {
@@ -153,6 +129,7 @@ export class Producer implements TaskSubmitter {
   prepare(item: BulkItem): PreparedJob {
     const { id, cls } = this.registry.resolve(item.task);
     const args = validateArgs(id, cls, item.args);
+    checkPayloadSize(id, args, this.maxPayloadBytes);
     const o = item.opts ?? {};
     let delay = o.delay ?? 0;
     if (o.at) delay = Math.max(delay, o.at.getTime() - Date.now());

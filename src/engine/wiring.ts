@@ -12,7 +12,8 @@ import { resolveTaskSettings } from "../config/tasks-config.ts";
 import { checkTasksConfigSource } from "../config/config-check.ts";
 import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
-import { Producer, retentionOf, type Retention } from "./producer.ts";
+import { Producer } from "./producer.ts";
+import { retentionOf, type Retention } from "./retention.ts";
 import { TasksSettings } from "../settings.ts";
 import { TaskRegistry } from "./task-registry.ts";
 import { workerTimings, type TaskWorkerOptions, type WorkerTimings } from "./worker.ts";
@@ -78,7 +79,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const redisUrl = opts.redisUrl ?? settings.redisUrl;
   const redis = connectBroker(redisUrl, "diracx-tasks:engine");
   const retention = retentionOf(settings);
-  const producer = new Producer({ connection: redis, registry: tasks, retention });
+  // The workers apply the retention (retention.ts); jobs do not carry it.
+  const producer = new Producer({ connection: redis, registry: tasks, maxPayloadBytes: settings.maxPayloadBytes });
   return {
     registry,
     tasks,
@@ -109,10 +111,12 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
  */
 export function engineWorkerOptions(
   engine: Engine,
-): Pick<TaskWorkerOptions, "connection" | "registry" | "submitter" | "openUnitOfWork" | "lockManager" | "limitsFor" | "retryFor" | "timings"> {
+): Pick<TaskWorkerOptions, "connection" | "registry" | "submitter" | "openUnitOfWork" | "lockManager" | "limitsFor" | "retryFor" | "timings" | "retention" | "maxPayloadBytes"> {
   return {
     connection: engine.redisUrl,
     timings: engine.timings,
+    retention: engine.retention,
+    maxPayloadBytes: engine.settings.maxPayloadBytes,
     registry: engine.tasks,
     submitter: engine.producer,
     openUnitOfWork: engine.openUnitOfWork,

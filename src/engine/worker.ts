@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Worker, type Job, type RepeatStrategy } from "bullmq";
+import type { Job, RepeatStrategy, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
@@ -9,6 +9,8 @@ import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { tracing } from "../observability/tracing.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
+import { checkJob, DEFAULT_MAX_PAYLOAD_BYTES, TaskBullWorker } from "./job-validation.ts";
+import { keepJobs, retentionOf, type Retention } from "./retention.ts";
 import { BULL_PREFIX, lockOwnerId } from "./keys.ts";
 import type { LockManager } from "../locks/index.ts";
 import { lockWaitMs } from "./metrics.ts";
@@ -83,6 +85,10 @@ export interface TaskWorkerOptions {
   repeatStrategy?: RepeatStrategy;
   /** Told every attempt's decision (e.g. the scheduler's record of a periodic run's outcome). */
   onOutcome?: OutcomeHook;
+  /** How long and how many finished jobs stay in Redis (wiring passes the DIRACX_TASKS_KEEP_* settings; default: their defaults; retention.ts). */
+  retention?: Retention;
+  /** Bound on a job's JSON-encoded arguments (wiring passes DIRACX_TASKS_MAX_PAYLOAD_BYTES; default 1 MiB); larger jobs are refused. */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -108,6 +114,7 @@ export class TaskWorker {
     void release.finally(() => this.releasing.delete(release));
   };
   private readonly outcomes: OutcomeStep;
+  private readonly maxPayloadBytes: number;
   private readonly connection: Redis;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
@@ -124,14 +131,17 @@ export class TaskWorker {
     // and the worker need not wait for the release's reply.
     this.locks = opts.lockManager?.withConnection(this.connection);
     const decided = new DecidedRetries();
-    this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log });
-    this.worker = new Worker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
+    this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log, maxPayloadBytes: this.maxPayloadBytes });
+    // TaskBullWorker: a job whose data is not JSON reaches process() (and is refused there).
+    this.worker = new TaskBullWorker<TaskJobData>(queueNameFor(opts.size), (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: BULL_PREFIX,
       concurrency: opts.concurrency,
       lockDuration: this.timings.jobLockMs,
       stalledInterval: this.timings.stalledIntervalMs,
       maxStalledCount: this.timings.maxStalledCount,
+      ...keepJobs(opts.retention ?? retentionOf()),
       autorun: false,
       settings: { backoffStrategy: decided.strategy, ...(opts.repeatStrategy ? { repeatStrategy: opts.repeatStrategy } : {}) },
     });
@@ -209,8 +219,11 @@ export class TaskWorker {
     const { registry } = this.opts;
     if (!registry.has(job.name)) return this.outcomes.unknownTask(job);
     const cls = registry.get(job.name);
+    // The queue is not trusted: data shape, payload bound and arguments are checked first (job-validation.ts).
+    const checked = checkJob(job, cls, this.maxPayloadBytes);
+    if (!checked.ok) return this.outcomes.invalidJob(job, cls, checked.error);
+    const data = (job.data = checked.data);
     const attempt = job.attemptsMade + 1;
-    const data = job.data;
     const taskId = job.id as string;
     // Every line about the attempt carries these; the pino child is made only if something is logged.
     let child: Logger | undefined;

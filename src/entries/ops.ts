@@ -15,6 +15,8 @@ export { TaskWorker, workerTimings, type TaskWorkerOptions, type WorkerTimings }
 export { runAttempt, type AttemptOutcome } from "../engine/execution.ts";
 export { metricsRegistry } from "../engine/metrics.ts";
 export type { TaskJobData, TaskJobMeta, AttemptRecord } from "../engine/job-data.ts";
+export { checkJob, InvalidJobError, jobDataJsonSchema, jobDataSchema, JOB_DATA_VERSION, PayloadTooLargeError } from "../engine/job-validation.ts";
+export { brokerWipeReport, lastBrokerWipe, type BrokerWipeReport, type BrokerWipeView } from "../ops/broker-wipes.ts";
 export type { LimitsResolver, OpenUnitOfWork } from "../engine/ports.ts";
 export { createEngine, engineWorkerOptions, type Engine, type EngineOptions } from "../engine/wiring.ts";
 export {

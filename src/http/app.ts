@@ -16,7 +16,7 @@ import { ACCESS_POLICIES_GROUP, SERVICES_GROUP } from "../registry/groups.ts";
 import type { EntryPoint } from "../registry/index.ts";
 import { verifierFromEnv, type AuthorizedUser, type TokenVerifier } from "./auth.ts";
 import { CLIENT_VERSION_HEADER, checkClientVersion, minClientVersion } from "./client-version.ts";
-import { errorResponse, HttpError, HttpSetupError } from "./errors.ts";
+import { bodyLimitFor, errorResponse, HttpError, HttpSetupError } from "./errors.ts";
 import { isAccessPolicy, type AccessPolicy, type PolicyRequest } from "./policies/policy.ts";
 import { knownProperties, unknownProperties } from "./properties.ts";
 import { isRouter, routerDependencies, type RouteDefinition, type RouterDefinition } from "./router.ts";
@@ -196,7 +196,7 @@ export async function buildApp(opts: AppOptions): Promise<DiracxApp> {
     for (const p of unknownProperties(engine.config.current(), known)) log.warn(`unknown DIRAC property in the configuration: ${p} (not core's, nor in a diracx → properties_module)`);
   }
 
-  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({ loggerInstance: log as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: bodyLimitFor(engine.producer.maxPayloadBytes) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest("diracxUser", undefined);

@@ -4,7 +4,7 @@ import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { DBUnavailableError, InvalidQueryError, NotFoundError } from "../db/errors.ts";
 import { DiracxError } from "../errors.ts";
 import { JdlSyntaxError } from "../logic/jobs/jdl.ts";
-import { InvalidTaskArgsError } from "../engine/producer.ts";
+import { InvalidTaskArgsError, PayloadTooLargeError } from "../engine/producer.ts";
 import { UnknownTaskError } from "../engine/task-registry.ts";
 import { JobSubmissionError } from "../logic/jobs/submission.ts";
 import { LockDefinitionError } from "../locks/errors.ts";
@@ -55,10 +55,21 @@ export function errorResponse(err: unknown): ErrorResponse {
   if (chain.some((e) => e instanceof DBUnavailableError)) {
     return answer(503, (chain.find((e) => e instanceof DBUnavailableError) as Error).message, { "Retry-After": String(RETRY_AFTER_SECONDS) });
   }
+  // Arguments over DIRACX_TASKS_MAX_PAYLOAD_BYTES (README "Bounded payloads"): 413, the line names the size and the bound.
+  if (err instanceof PayloadTooLargeError) return answer(413, err.message);
   if (err instanceof JdlSyntaxError || err instanceof InvalidQueryError || err instanceof InvalidTaskArgsError || err instanceof JobSubmissionError || err instanceof LockDefinitionError) return answer(400, err.message);
   if (err instanceof NotFoundError || err instanceof UnknownTaskError) return answer(404, err.message);
   const e = err as { statusCode?: unknown; message?: unknown };
+  if (e.statusCode === 413) return answer(413, `request body too large: ${String(e.message)} (the bound follows DIRACX_TASKS_MAX_PAYLOAD_BYTES)`);
   // Fastify's own client errors (bad JSON, unsupported media type, body too large…).
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) return answer(e.statusCode, String(e.message));
   return answer(500, "Internal server error", {}, true);
+}
+
+/**
+ * Fastify's body limit: a request may carry arguments up to the payload bound plus its own
+ * fields (task id, labels); larger arguments then get the producer's 413 line naming the bound.
+ */
+export function bodyLimitFor(maxPayloadBytes: number): number {
+  return Math.max(1024 * 1024, maxPayloadBytes + 64 * 1024);
 }

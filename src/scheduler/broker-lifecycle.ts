@@ -45,6 +45,8 @@ export interface BrokerLifecycleOptions {
   hooks: readonly NamedHook[];
   /** Dead-letter entries awaiting resubmission (TaskDB); logged on a fresh broker. */
   countDeadLetters?: () => Promise<number>;
+  /** Told first when this process finds the broker fresh (wipe-accounting.ts reports the loss). */
+  onFresh?: (epoch: string) => Promise<void>;
   logger?: Logger;
 }
 
@@ -88,6 +90,7 @@ export class BrokerLifecycle {
     if (created) {
       this.log.warn({ epoch }, "fresh broker: running broker-startup hooks");
       await this.dropLegacyKeys();
+      await this.opts.onFresh?.(epoch).catch((err: unknown) => this.log.error({ err: (err as Error).message }, "cannot report the tasks lost in the wipe"));
       await this.runHooks(epoch);
       await this.reportDeadLetters();
     } else if (changed) {

@@ -4,11 +4,11 @@
  */
 import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
-import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
-import { newTaskJobData, retentionOf, taskJobOptions, type Retention } from "../engine/producer.ts";
+import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
+import { newTaskJobData, taskJobOptions, type Retention } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 
-export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, retentionOf, SIZES, type Priority, type Retention, type Size };
+export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Retention, type Size };
 
 export interface JobTemplate {
   name: string;
@@ -18,11 +18,11 @@ export interface JobTemplate {
 
 /**
  * The job each run of a schedule submits: the same data and options as the engine's producer
- * gives a submitted task (retries through the task's policy, retention), at the task's priority,
+ * gives a submitted task (retries through the task's policy; the workers' retention), at the task's priority,
  * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
  * each run's own submission time is BullMQ's `job.timestamp`.
  */
-export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string, retention: Retention = retentionOf()): JobTemplate {
+export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string, retention?: Retention): JobTemplate {
   const labels: Record<string, string> = { schedule: scheduleId };
   if (typeof args.vo === "string") labels.vo = args.vo;
   return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority, retention) };

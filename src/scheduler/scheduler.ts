@@ -7,6 +7,8 @@ import { LockManager, MutexLock, type HeldLocks } from "../locks/index.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-lifecycle.ts";
 import { DueJobWaker } from "./due-waker.ts";
+import type { TaskDB } from "../db/sql/task-db.ts";
+import { WipeAccounting } from "./wipe-accounting.ts";
 import { BULL_PREFIX, SIZES, queueNameFor } from "./engine-bridge.ts";
 import { reconcileSchedules, type ReconcileReport } from "./reconcile.ts";
 import { schedulerQueueSettings } from "./repeat-strategy.ts";
@@ -27,6 +29,8 @@ export interface SchedulerOptions {
   /** Broker-startup hooks (group `diracx.broker_startup`). */
   hooks?: readonly NamedHook[];
   countDeadLetters?: () => Promise<number>;
+  /** Queue snapshots in TaskDB and the loss report of a wipe (wipe-accounting.ts); none without TaskDB. */
+  wipeAccounting?: { taskDB: () => TaskDB; intervalMs?: number };
   /** How often the broker sentinel is re-checked, in ms (default 10 s). */
   brokerCheckIntervalMs?: number;
   /**
@@ -56,6 +60,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
   readonly queues: ReadonlyMap<string, Queue>;
   readonly store: ScheduleStore;
   readonly lifecycle: BrokerLifecycle;
+  readonly wipes: WipeAccounting | undefined;
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
   // Reconciles run one at a time; a request during one runs once more after it (coalesced).
@@ -79,8 +84,11 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     this.store = new ScheduleStore(opts.redis);
     this.waker = opts.wakeDueJobs === false ? undefined : new DueJobWaker(opts.redis, [...this.queues.values()], { logger: this.log });
     this.locks = new LockManager(opts.redis);
+    const wipes = opts.wipeAccounting;
+    this.wipes = wipes && new WipeAccounting({ redis: opts.redis, queueOf: (name) => this.queues.get(name)!, logger: this.log, ...wipes });
     this.lifecycle = new BrokerLifecycle(opts.redis, {
       hooks: opts.hooks ?? [],
+      ...(this.wipes ? { onFresh: (epoch: string) => this.wipes!.onFreshBroker(epoch) } : {}),
       ...(opts.countDeadLetters ? { countDeadLetters: opts.countDeadLetters } : {}),
       logger: this.log,
     });
@@ -89,6 +97,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
   /** Checks the broker (running startup hooks if it is fresh), reconciles, then follows changes. */
   async start(): Promise<ReconcileReport> {
     await this.lifecycle.check();
+    this.wipes?.start();
     const report = await this.reconcile("start");
     this.unsubscribe = this.opts.onConfigChange?.(() => {
       void this.reconcile("config").catch((err: unknown) => this.log.error({ err: (err as Error).message }, "reconcile after configuration change failed"));
@@ -156,7 +165,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     this.stopped = true;
     this.unsubscribe?.();
     this.lifecycle.stop();
-    await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle(), this.waker?.stop()]);
+    await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle(), this.waker?.stop(), this.wipes?.stop()]);
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

@@ -3,7 +3,7 @@
 // their state in JobDB and their tasks submitted again (both tasks are idempotent).
 import { type BrokerStartupContext, JobDB, JobMinorStatus, JobStatus, TasksSettings, withProducer } from "diracx-tasks";
 import { type DbRegistry, missingDependencies, withUnitOfWork } from "diracx-tasks/db";
-import { getRegistry, Producer, type Registry, retentionOf, TaskRegistry } from "diracx-tasks/ops";
+import { getRegistry, Producer, type Registry, TaskRegistry } from "diracx-tasks/ops";
 import { DummyJobExecutorSettings, DummyJobExecutorTask } from "./dummy-executor.ts";
 import { optimizeJobs } from "./optimize-jobs.ts";
 
@@ -57,7 +57,7 @@ export async function resetInFlightJobs(ctx: BrokerStartupContext, opts: ResetIn
     ctx.logger.info("reset_in_flight_jobs: no job was left in flight");
     return found;
   }
-  const producer = opts.producer ?? new Producer({ connection: ctx.redis, registry: await TaskRegistry.load(registry), retention: retentionOf(TasksSettings.fromEnv(env)) });
+  const producer = opts.producer ?? new Producer({ connection: ctx.redis, registry: await TaskRegistry.load(registry), maxPayloadBytes: TasksSettings.fromEnv(env).maxPayloadBytes });
   try {
     await withProducer(producer, async () => {
       await optimizeJobs(found.toOptimize);

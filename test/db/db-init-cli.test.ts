@@ -36,7 +36,7 @@ describe("diracx-tasks db init", () => {
     const url = await createTestDatabase("init");
     const first = await dbInit(REPO_ROOT, url, CORE_DBS);
     assert.equal(first.code, 0, first.stderr);
-    for (const n of CORE_DBS) assert.match(first.stdout, new RegExp(`^${n}: applied ${n === "TaskDB" ? "2 migrations" : "1 migration"}`, "m"));
+    for (const n of CORE_DBS) assert.match(first.stdout, new RegExp(`^${n}: applied ${n === "TaskDB" ? "3 migrations" : "1 migration"}`, "m"));
     const created = await tables(url);
     for (const t of ["Jobs", "JobJDLs", "LoggingInfo", "tq_TaskQueues", "PilotAgents", "sb_SandBoxes", "dlq_tasks", "operator_actions", "diracx_migrations"]) assert.ok(created.includes(t), t);
     assert.ok(!created.includes("GubbinsInfo"));

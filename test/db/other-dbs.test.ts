@@ -17,8 +17,9 @@ for (const backend of backends) {
 
     before(async () => {
       const url = await backend.url();
-      // TaskDB's second migration adds the dashboard's audit table (operator_actions).
-      for (const [C, n] of [[PilotAgentsDB, 1], [SandboxMetadataDB, 1], [TaskDB, 2]] as const) {
+      // TaskDB's second migration adds the dashboard's audit table (operator_actions), the third
+      // the scheduler's queue snapshots and broker wipes.
+      for (const [C, n] of [[PilotAgentsDB, 1], [SandboxMetadataDB, 1], [TaskDB, 3]] as const) {
         assert.equal((await C.migrate(url)).applied.length, n);
         assert.equal((await C.migrate(url)).applied.length, 0);
       }

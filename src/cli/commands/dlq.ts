@@ -4,7 +4,7 @@ import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeEngine, getEngine } from "../../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetter, type DeadLetterFilter, type DeadLetterStatus } from "../../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter } from "../../engine/dead-letter.ts";
-import { Producer, retentionOf } from "../../engine/producer.ts";
+import { Producer } from "../../engine/producer.ts";
 import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
@@ -80,10 +80,10 @@ async function collect(db: TaskDB, filter: DeadLetterFilter): Promise<DeadLetter
 }
 
 async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
-  const settings = TasksSettings.fromEnv(); // read once: the broker and the resubmitted tasks' retention
+  const settings = TasksSettings.fromEnv(); // read once: the broker and the payload bound
   const url = settings.redisUrl;
   await assertBrokerReachable(url);
-  const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()), retention: retentionOf(settings) });
+  const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()), maxPayloadBytes: settings.maxPayloadBytes });
   try {
     return await fn(producer);
   } finally {

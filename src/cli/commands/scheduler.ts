@@ -4,7 +4,6 @@ import { dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeAllEngines } from "../../db/sql/engine.ts";
 import { TaskDB } from "../../db/sql/task-db.ts";
 import { connectBroker } from "../../engine/connection.ts";
-import { retentionOf } from "../../engine/producer.ts";
 import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { loadLockObjectTypes } from "../../locks/object-types.ts";
@@ -45,10 +44,11 @@ export function schedulerCommand(): Command {
       const hasTaskDB = Boolean(process.env[dbUrlEnvVar(TaskDB.dbName)]);
       const scheduler = new Scheduler({
         redis,
-        desired: desiredFromConfig(tasks, config, tasksConfig, retentionOf(settings)),
+        desired: desiredFromConfig(tasks, config, tasksConfig),
         onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
         hooks,
         ...(hasTaskDB ? { countDeadLetters: () => TaskDB.fromEnv<TaskDB>().count({ status: "pending" }) } : {}),
+        ...(hasTaskDB ? { wipeAccounting: { taskDB: () => TaskDB.fromEnv<TaskDB>(), intervalMs: settings.queueSnapshotSeconds * 1000 } } : {}),
         brokerCheckIntervalMs: Number(opts.brokerCheckInterval) * 1000,
       });
       let reconciled = false;

@@ -51,9 +51,61 @@ export interface OperatorActionsTable {
   detail: ColumnType<Record<string, JsonValue>, string, string>;
 }
 
+/** Tasks in one size queue at a snapshot: waiting per priority, and the rest per size. */
+export interface QueueDepth {
+  size: string;
+  waiting: Record<string, number>;
+  delayed: number;
+  running: number;
+  /** Fan-out callbacks waiting for their children. */
+  waitingChildren: number;
+}
+
+/** Queue depths of the broker in one epoch, as last seen by a scheduler. */
+export interface QueueSnapshot {
+  epoch: string;
+  takenAt: Date;
+  depths: QueueDepth[];
+  total: number;
+}
+
+/** A wiped broker, as the scheduler that found it fresh recorded it. */
+export interface BrokerWipe {
+  id: number;
+  detectedAt: Date;
+  /** The epoch of the fresh broker. */
+  epoch: string;
+  /** The epoch of the last snapshot before the wipe; null when there was none. */
+  previousEpoch: string | null;
+  snapshotAt: Date | null;
+  /** What the last snapshot held: tasks lost, per size and priority (empty when unknown). */
+  lost: QueueDepth[];
+  /** null when no snapshot was taken before the wipe (the loss is unknown). */
+  lostTotal: number | null;
+}
+
+export interface QueueSnapshotsTable {
+  epoch: string;
+  taken_at: ColumnType<Date, Date, Date>;
+  depths: Json<QueueDepth[]>;
+  total: number;
+}
+
+export interface BrokerWipesTable {
+  id: Generated<number>;
+  detected_at: ColumnType<Date, Date | undefined, Date>;
+  epoch: string;
+  previous_epoch: string | null;
+  snapshot_at: ColumnType<Date | null, Date | null, Date | null>;
+  lost: Json<QueueDepth[]>;
+  lost_total: number | null;
+}
+
 export interface TaskDBSchema {
   dlq_tasks: DeadLetterTasksTable;
   operator_actions: OperatorActionsTable;
+  queue_snapshots: QueueSnapshotsTable;
+  broker_wipes: BrokerWipesTable;
 }
 
 /** One operator action (dashboard or API), from the token's identity. */
@@ -171,7 +223,38 @@ const migrations: Migration[] = [
       );
     },
   },
+  {
+    version: 3,
+    name: "queue snapshots and broker wipes",
+    async up(db: Kysely<unknown>) {
+      await runScript(
+        db,
+        `
+        CREATE TABLE "queue_snapshots" (
+          "epoch" varchar(255) PRIMARY KEY,
+          "taken_at" timestamptz NOT NULL,
+          "depths" jsonb NOT NULL,
+          "total" integer NOT NULL
+        );
+        CREATE INDEX "queue_snapshots_taken_at" ON "queue_snapshots" ("taken_at");
+        CREATE TABLE "broker_wipes" (
+          "id" bigserial PRIMARY KEY,
+          "detected_at" timestamptz NOT NULL DEFAULT now(),
+          "epoch" varchar(255) NOT NULL UNIQUE,
+          "previous_epoch" varchar(255),
+          "snapshot_at" timestamptz,
+          "lost" jsonb NOT NULL DEFAULT '[]',
+          "lost_total" integer
+        );
+        CREATE INDEX "broker_wipes_detected_at" ON "broker_wipes" ("detected_at");
+      `,
+      );
+    },
+  },
 ];
+
+/** Snapshots of this many epochs are kept (the latest one before a wipe is what counts). */
+const SNAPSHOT_EPOCHS_KEPT = 10;
 
 type Row = { [K in keyof DeadLetterTasksTable]: DeadLetterTasksTable[K] extends ColumnType<infer S, unknown, unknown> ? S : DeadLetterTasksTable[K] };
 
@@ -196,7 +279,11 @@ function toDeadLetter(r: Row): DeadLetter {
   };
 }
 
-/** The dead-letter queue: tasks that exhausted their retries, with every error, for operators to resubmit or discard. */
+/**
+ * The dead-letter queue: tasks that exhausted their retries, with every error, for operators to
+ * resubmit or discard; the operators' audit log; and the scheduler's queue snapshots and the
+ * broker wipes it found (how many tasks each one lost).
+ */
 export class TaskDB extends BaseSQLDB<TaskDBSchema> {
   static override readonly dbName: string = "TaskDB";
   static override readonly migrations: readonly Migration[] = migrations;
@@ -350,6 +437,61 @@ export class TaskDB extends BaseSQLDB<TaskDBSchema> {
       .where("status", "in", ["pending", "resubmitted"])
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Stores the queue depths of broker epoch `epoch` (one row per epoch, the latest reading). */
+  async recordQueueSnapshot(epoch: string, depths: readonly QueueDepth[], takenAt: Date = new Date()): Promise<void> {
+    const total = depths.reduce((n, d) => n + Object.values(d.waiting).reduce((a, b) => a + b, 0) + d.delayed + d.running + d.waitingChildren, 0);
+    const row = { epoch, taken_at: takenAt, depths: JSON.stringify(depths), total };
+    await this.db
+      .insertInto("queue_snapshots")
+      .values(row)
+      .onConflict((oc) => oc.column("epoch").doUpdateSet({ taken_at: takenAt, depths: row.depths, total }))
+      .execute();
+    const keep = this.db.selectFrom("queue_snapshots").select("epoch").orderBy("taken_at", "desc").limit(SNAPSHOT_EPOCHS_KEPT);
+    await this.db.deleteFrom("queue_snapshots").where("epoch", "not in", keep).execute();
+  }
+
+  /**
+   * The latest snapshot of an epoch other than `epoch` whose loss no wipe has claimed yet: what
+   * the broker held before it was found fresh in `epoch`.
+   */
+  async snapshotBefore(epoch: string): Promise<QueueSnapshot | undefined> {
+    const claimed = this.db.selectFrom("broker_wipes").select("previous_epoch").where("previous_epoch", "is not", null);
+    const r = await this.db
+      .selectFrom("queue_snapshots")
+      .selectAll()
+      .where("epoch", "<>", epoch)
+      .where("epoch", "not in", claimed as never)
+      .orderBy("taken_at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    return r && { epoch: r.epoch, takenAt: r.taken_at, depths: r.depths, total: r.total };
+  }
+
+  /** Records a wipe found in `wipe.epoch`; false when one was already recorded for that epoch. */
+  async recordBrokerWipe(wipe: Omit<BrokerWipe, "id" | "detectedAt">): Promise<boolean> {
+    const r = await this.db
+      .insertInto("broker_wipes")
+      .values({ epoch: wipe.epoch, previous_epoch: wipe.previousEpoch, snapshot_at: wipe.snapshotAt, lost: JSON.stringify(wipe.lost), lost_total: wipe.lostTotal })
+      .onConflict((oc) => oc.column("epoch").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** The most recent broker wipes, newest first. */
+  async brokerWipes(limit = 10): Promise<BrokerWipe[]> {
+    const rows = await this.db.selectFrom("broker_wipes").selectAll().orderBy("detected_at", "desc").orderBy("id", "desc").limit(limit).execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      detectedAt: r.detected_at,
+      epoch: r.epoch,
+      previousEpoch: r.previous_epoch,
+      snapshotAt: r.snapshot_at,
+      lost: r.lost,
+      lostTotal: r.lost_total === null ? null : Number(r.lost_total),
+    }));
   }
 
   async delete(ids: readonly number[]): Promise<number> {
