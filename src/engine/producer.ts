@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { ZodObject, type z } from "zod";
 import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
@@ -52,7 +52,7 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv = process.env): Retentio
 
 export interface ProducerOptions {
   /** A Redis URL or a connection (ioredis with maxRetriesPerRequest: null). */
-  connection: string | Redis;
+  connection: string | BrokerConnection;
   registry: TaskRegistry;
   retention?: Retention;
 }
@@ -84,7 +84,7 @@ export function validateArgs(id: string, cls: TaskClass, args: unknown): Record<
  */
 export class Producer implements TaskSubmitter {
   readonly registry: TaskRegistry;
-  readonly connection: Redis;
+  readonly connection: BrokerConnection;
   private readonly ownsConnection: boolean;
   private readonly queues = new Map<Size, Queue>();
   private readonly retention: Retention;
