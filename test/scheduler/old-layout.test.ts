@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Queue, type Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import { RedisServer } from "../support/redis.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { computeDesiredSchedules } from "../../src/scheduler/desired.ts";
@@ -9,10 +9,10 @@ import { BROKER_EPOCH_KEY, BULL_PREFIX, HASH_TAG } from "../../src/redis-keys.ts
 import { connect, connectionOptions, periodic, recordingWorker, waitFor, type Run } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 let worker: Worker;
 let scheduler: Scheduler | undefined;
-let schedulerRedis: Redis | undefined;
+let schedulerRedis: BrokerConnection | undefined;
 const runs: Run[] = [];
 
 before(async () => {

@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
+import { redisClient } from "../support/redis.ts";
 import { Worker, type Job } from "bullmq";
 import { BULL_PREFIX } from "../../src/scheduler/engine-bridge.ts";
 import { diracxRepeatStrategy } from "../../src/scheduler/repeat-strategy.ts";
@@ -16,8 +17,8 @@ export async function waitFor<T>(what: string, cond: () => T | undefined | false
   }
 }
 
-export function connect(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+export function connect(url: string): BrokerConnection {
+  return redisClient(url, { maxRetriesPerRequest: null });
 }
 
 /** Connection options (not a client) so the BullMQ object owns, and closes, its connections. */
