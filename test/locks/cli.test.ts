@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { flushBroker } from "../support/redis.ts";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
+import { flushBroker } from "../support/redis.ts";
 import { lockRedis } from "./helpers.ts";
 import { MutexLock, SharedRWLock, type LockInfo } from "../../src/locks/index.ts";
 

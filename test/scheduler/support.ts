@@ -1,5 +1,4 @@
-import type { BrokerConnection } from "../../src/redis-cluster.ts";
-import { parseMultiNodeUrl } from "../../src/redis-cluster.ts";
+import { parseMultiNodeUrl, type BrokerConnection } from "../../src/redis-cluster.ts";
 import { redisClient } from "../support/redis.ts";
 import { Worker, type ConnectionOptions, type Job } from "bullmq";
 import { BULL_PREFIX } from "../../src/scheduler/engine-bridge.ts";
