@@ -4,7 +4,7 @@
 // and `dev --until-done`. (`npm run test:cluster` runs the engine, lock and scheduler suites on
 // a cluster as well.)
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
@@ -149,15 +149,22 @@ test("keys of the old layout, spread over every master, are all dropped on a fre
   assert.deepEqual(left, []);
 });
 
-test("`dev --until-done` on the cluster brings the demo jobs to Done", async () => {
+let devProcess: ChildProcess | undefined;
+after(() => {
+  // Also when the test timed out: no dev stack outlives this file.
+  if (devProcess && devProcess.exitCode === null && devProcess.signalCode === null) devProcess.kill("SIGKILL");
+});
+
+// Bounded: dev's own --timeout plus its shutdown, so a stack that does not stop fails the test.
+test("`dev --until-done` on the cluster brings the demo jobs to Done", { timeout: 240_000 }, async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "diracx-dev-cluster-"));
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("DIRACX_") && k !== "NODE_TEST_CONTEXT") env[k] = v;
-  const proc = spawn(process.execPath, [bin, "dev", "--port", "0", "--until-done", "--data-dir", dataDir, "--timeout", "120"], {
+  const proc = (devProcess = spawn(process.execPath, [bin, "dev", "--port", "0", "--until-done", "--data-dir", dataDir, "--timeout", "120"], {
     cwd: root,
     env: { ...env, DIRACX_LOG_FORMAT: "json", DIRACX_TASKS_REDIS_URL: cluster.url },
     stdio: ["ignore", "pipe", "pipe"],
-  });
+  }));
   const lines: string[] = [];
   let stderr = "";
   readline.createInterface({ input: proc.stdout! }).on("line", (l) => lines.push(l));
