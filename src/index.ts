@@ -282,6 +282,7 @@ export { activeTraceContext, withTraceContext, type TraceCarrier } from "./obser
 export { chunked, mapConcurrent } from "./sandbox/batching.ts";
 export { runScript, type Migration } from "./db/sql/migrations.ts";
 export type { BrokerStartupContext, BrokerStartupHook } from "./scheduler/broker-lifecycle.ts";
+export type { BrokerConnection } from "./redis-cluster.ts";
 export {
   MissingDependencyError,
   type DependencySpec,

@@ -162,7 +162,7 @@ export class TasksSettings extends defineSettings(
     /** The BullMQ broker. */
     redisUrl: z
       .string()
-      .regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL")
+      .regex(/^rediss?(\+(cluster|sentinel))?:\/\//, "expected a redis://, rediss://, redis+cluster:// or redis+sentinel:// URL")
       .default("redis://localhost:6379"),
     /**
      * A separate tasks configuration file (top level `common` / `vo-overrides`), for

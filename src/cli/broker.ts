@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { createBrokerClient } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { createEngine, type Engine, type EngineOptions } from "../engine/wiring.ts";
 import { redisUrlFromEnv } from "../engine/keys.ts";
@@ -13,7 +13,7 @@ export function maskUrl(url: string): string {
  * forever (right for a worker), but an operator command must report, not hang.
  */
 export async function assertBrokerReachable(url: string = redisUrlFromEnv()): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = createBrokerClient(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   probe.on("error", () => undefined);
   try {
     await probe.connect();

@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
 import { logger } from "../logging.ts";
+import { createBrokerClient, type BrokerConnection } from "../redis-cluster.ts";
 
 /**
  * A broker connection. `maxRetriesPerRequest: null` makes commands wait for a
@@ -7,8 +7,8 @@ import { logger } from "../logging.ts";
  * restart (upstream workers died on one); ioredis keeps reconnecting with a
  * capped backoff.
  */
-export function connectBroker(url: string, name = "diracx-tasks"): Redis {
-  const redis = new Redis(url, {
+export function connectBroker(url: string, name = "diracx-tasks"): BrokerConnection {
+  const redis = createBrokerClient(url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     connectionName: name,

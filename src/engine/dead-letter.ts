@@ -15,7 +15,7 @@
  * not insert it twice. Upstream stored no error text and never read the table.
  */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
@@ -94,19 +94,19 @@ function outboxField(rec: OutboxRecord): string {
 }
 
 /** Durably queues a dead letter for TaskDB (needs only Redis). */
-export async function pushDeadLetter(redis: Redis, entry: NewDeadLetter): Promise<void> {
+export async function pushDeadLetter(redis: BrokerConnection, entry: NewDeadLetter): Promise<void> {
   const rec: OutboxRecord = { kind: "dead-letter", entry: { ...entry, firstSubmittedAt: entry.firstSubmittedAt.toISOString() } };
   await redis.hset(DLQ_OUTBOX_KEY, outboxField(rec), JSON.stringify(rec));
 }
 
 /** Durably queues "resubmitted task `taskId` succeeded" for TaskDB. */
-export async function pushResolution(redis: Redis, taskId: string): Promise<void> {
+export async function pushResolution(redis: BrokerConnection, taskId: string): Promise<void> {
   const rec: OutboxRecord = { kind: "resolved", taskId };
   await redis.hset(DLQ_OUTBOX_KEY, outboxField(rec), JSON.stringify(rec));
 }
 
 /** Entries still waiting for TaskDB. */
-export async function outboxSize(redis: Redis): Promise<number> {
+export async function outboxSize(redis: BrokerConnection): Promise<number> {
   return redis.hlen(DLQ_OUTBOX_KEY);
 }
 
@@ -114,7 +114,7 @@ export async function outboxSize(redis: Redis): Promise<number> {
  * The outcome step's hooks (outcome.ts decides; these write): a final failure it decided to
  * dead-letter goes to the outbox; the success of a resubmitted task resolves its entry.
  */
-export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: number, error: unknown, drainer?: DeadLetterDrainer, maxPayloadBytes?: number): Promise<void> {
+export async function onFinalFailure(redis: BrokerConnection, job: FailedJob, attempt: number, error: unknown, drainer?: DeadLetterDrainer, maxPayloadBytes?: number): Promise<void> {
   const entry = deadLetterFor(job, attempt, error, maxPayloadBytes);
   // Written through: straight to TaskDB when it answers, so a broker wipe cannot lose it.
   if (drainer && (await drainer.writeThrough({ kind: "dead-letter", entry: { ...entry, firstSubmittedAt: entry.firstSubmittedAt.toISOString() } }))) return;
@@ -122,7 +122,7 @@ export async function onFinalFailure(redis: Redis, job: FailedJob, attempt: numb
   drainer?.kick();
 }
 
-export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLetterDrainer): Promise<void> {
+export async function onCompleted(redis: BrokerConnection, job: FailedJob, drainer?: DeadLetterDrainer): Promise<void> {
   if (!job.data.meta.labels[DLQ_ID_LABEL] || !job.id) return;
   if (drainer && (await drainer.writeThrough({ kind: "resolved", taskId: job.id }))) return;
   await pushResolution(redis, job.id);
@@ -130,7 +130,7 @@ export async function onCompleted(redis: Redis, job: FailedJob, drainer?: DeadLe
 }
 
 export interface DrainerOptions {
-  redis: Redis;
+  redis: BrokerConnection;
   /** TaskDB on its own engine (statements autocommit; each entry is one transaction). */
   taskDB: () => TaskDB;
   logger?: Logger;
@@ -295,13 +295,13 @@ export class DeadLetterDrainer {
 }
 
 /** A drainer on TaskDB when DIRACX_DB_URL_TASKDB is set (else undefined: entries wait in the outbox). */
-export function deadLetterDrainerFromEnv(redis: Redis, env: NodeJS.ProcessEnv = process.env, logger?: Logger): DeadLetterDrainer | undefined {
+export function deadLetterDrainerFromEnv(redis: BrokerConnection, env: NodeJS.ProcessEnv = process.env, logger?: Logger): DeadLetterDrainer | undefined {
   if (!env[dbUrlEnvVar(TaskDB.dbName)]) return undefined;
   return new DeadLetterDrainer({ redis, taskDB: () => TaskDB.fromEnv(env), ...(logger ? { logger } : {}) });
 }
 
 /** `{ deadLetters }` for TaskWorkerOptions when TaskDB is configured, else `{}`. */
-export function deadLetterOption(redis: Redis, env: NodeJS.ProcessEnv = process.env): { deadLetters?: DeadLetterDrainer } {
+export function deadLetterOption(redis: BrokerConnection, env: NodeJS.ProcessEnv = process.env): { deadLetters?: DeadLetterDrainer } {
   const drainer = deadLetterDrainerFromEnv(redis, env);
   return drainer ? { deadLetters: drainer } : {};
 }
@@ -314,7 +314,7 @@ export interface DeadLetterSummary {
 }
 
 /** For `status`: pending dead letters, and how many still wait in the outbox. */
-export async function deadLetterSummary(redis: Redis, env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSummary> {
+export async function deadLetterSummary(redis: BrokerConnection, env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSummary> {
   const outbox = await outboxSize(redis);
   const url = env[dbUrlEnvVar(TaskDB.dbName)];
   if (!url) return { pending: undefined, outbox };

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { currentBinding, classOf, type AnyTask } from "./task.ts";
 import type { TaskJobData } from "./job-data.ts";
@@ -105,7 +105,7 @@ function jobIdOfKey(key: string): string {
  * record, with the error type taken from the child's own attempt history when
  * the child job is still in Redis.
  */
-export async function childOutcomesOf(job: Pick<Job<FanoutJobData>, "data" | "getChildrenValues" | "getIgnoredChildrenFailures">, redis: Redis): Promise<ChildOutcome[]> {
+export async function childOutcomesOf(job: Pick<Job<FanoutJobData>, "data" | "getChildrenValues" | "getIgnoredChildrenFailures">, redis: BrokerConnection): Promise<ChildOutcome[]> {
   const spec = job.data.fanout;
   if (!spec || spec.children.length === 0) return [];
   const [values, failures] = await Promise.all([job.getChildrenValues<unknown>(), job.getIgnoredChildrenFailures()]);
@@ -138,7 +138,7 @@ export async function childOutcomesOf(job: Pick<Job<FanoutJobData>, "data" | "ge
  * What the worker adds to an attempt of a callback: `ctx.childOutcomes()`, and
  * for `requireAllSuccess` groups a check that fails the attempt before execute.
  */
-export function fanoutAttemptHooks(job: Job<TaskJobData>, redis: Redis): { childOutcomes?: () => Promise<ChildOutcome[]>; beforeExecute?: () => Promise<void> } {
+export function fanoutAttemptHooks(job: Job<TaskJobData>, redis: BrokerConnection): { childOutcomes?: () => Promise<ChildOutcome[]>; beforeExecute?: () => Promise<void> } {
   const fjob = job as Job<FanoutJobData>;
   // Not a callback: nothing to add (ctx.childOutcomes() is [] by default).
   if (!fjob.data.fanout) return {};

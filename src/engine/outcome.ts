@@ -15,7 +15,7 @@
  * dead letter.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
@@ -122,7 +122,7 @@ interface Labels {
 
 export interface OutcomeStepOptions {
   /** BullMQ's connection (dead letters go to the outbox on it, ordered with the job's own updates). */
-  redis: Redis;
+  redis: BrokerConnection;
   size: Size;
   decided: DecidedRetries;
   deadLetters: DeadLetterDrainer | undefined;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue, type JobsOptions } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
@@ -40,7 +40,7 @@ export function taskJobOptions(priority: Priority, retention?: Retention): JobsO
 
 export interface ProducerOptions {
   /** A Redis URL or a connection (ioredis with maxRetriesPerRequest: null). */
-  connection: string | Redis;
+  connection: string | BrokerConnection;
   registry: TaskRegistry;
   /** Retention carried by each job, overriding the workers' (default: none, the workers' applies). */
   retention?: Retention;
@@ -60,7 +60,7 @@ export { InvalidTaskArgsError, PayloadTooLargeError, validateArgs } from "./job-
  */
 export class Producer implements TaskSubmitter {
   readonly registry: TaskRegistry;
-  readonly connection: Redis;
+  readonly connection: BrokerConnection;
   private readonly ownsConnection: boolean;
   private readonly queues = new Map<Size, Queue>();
   private readonly retention: Retention | undefined;

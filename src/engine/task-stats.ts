@@ -9,7 +9,7 @@
 // percentiles are upper bounds within 20 %. Prometheus (src/engine/metrics.ts) keeps the
 // per-process counters; this is the cluster-wide recent view one page can read in a few commands.
 import type { Job } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { logger } from "../logging.ts";
 import { TASK_LAST_FAILURE_KEY, taskStatsKey } from "../redis-keys.ts";
 import { errorRecord } from "./job-data.ts";
@@ -53,7 +53,7 @@ class Recorder {
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: BrokerConnection) {}
 
   record(task: string, outcome: StatOutcome, durationMs: number | undefined, failure?: string): void {
     const c = this.pending.counts;
@@ -113,10 +113,10 @@ class Recorder {
   }
 }
 
-const recorders = new WeakMap<Redis, Recorder>();
+const recorders = new WeakMap<BrokerConnection, Recorder>();
 
 /** Counts one decision of the outcome step for the tasks-by-type view; never throws, no round trip now. */
-export function recordTaskOutcome(redis: Redis, job: Pick<Job, "name" | "id" | "processedOn"> & { data?: { meta?: { labels?: { vo?: unknown } } } }, decision: CountedDecision): void {
+export function recordTaskOutcome(redis: BrokerConnection, job: Pick<Job, "name" | "id" | "processedOn"> & { data?: { meta?: { labels?: { vo?: unknown } } } }, decision: CountedDecision): void {
   let r = recorders.get(redis);
   if (!r) recorders.set(redis, (r = new Recorder(redis)));
   // processedOn: when this attempt started (BullMQ's moveToActive), so this is the attempt's duration.
@@ -212,7 +212,7 @@ const EMPTY: TaskWindowStats = { completed: 0, failed: 0, retried: 0, deferred: 
  * hashes and the last failures). Buckets are whole, so a window reaches back up to one bucket
  * further than its name (the last hour: 60–65 minutes).
  */
-export async function readTaskStats(redis: Redis, now = Date.now()): Promise<Map<string, TaskStats>> {
+export async function readTaskStats(redis: BrokerConnection, now = Date.now()): Promise<Map<string, TaskStats>> {
   const hourKeys = bucketStarts("5m", 3_600_000, now).map((t) => taskStatsKey("5m", t));
   const dayKeys = bucketStarts("1h", 24 * 3_600_000, now).map((t) => taskStatsKey("1h", t));
   const pipe = redis.pipeline();
@@ -240,7 +240,7 @@ export async function readTaskStats(redis: Redis, now = Date.now()): Promise<Map
 }
 
 /** Tasks completed and failed for good per minute over the last `minutes` minutes, every task together, oldest minute first. */
-export async function readThroughput(redis: Redis, minutes: number, now = Date.now()): Promise<{ completed: number[]; failed: number[] }> {
+export async function readThroughput(redis: BrokerConnection, minutes: number, now = Date.now()): Promise<{ completed: number[]; failed: number[] }> {
   const current = Math.floor(now / MINUTE.ms) * MINUTE.ms;
   const pipe = redis.pipeline();
   for (let m = minutes - 1; m >= 0; m--) pipe.hmget(taskStatsKey("1m", current - m * MINUTE.ms), "completed", "failed");

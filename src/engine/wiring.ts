@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { ConfigSource, TasksConfigSource } from "../config/source.ts";
 import { openUnitOfWork } from "../db/unit-of-work.ts";
@@ -23,7 +23,7 @@ export interface Engine {
   registry: Registry;
   tasks: TaskRegistry;
   redisUrl: string;
-  redis: Redis;
+  redis: BrokerConnection;
   /** The task system's settings (DIRACX_TASKS_*), read once here and passed down. */
   settings: TasksSettings;
   timings: WorkerTimings;

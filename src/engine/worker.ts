@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Job, RepeatStrategy, Worker } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
 import { connectBroker } from "./connection.ts";
@@ -64,7 +64,7 @@ function attemptBindings(job: Job<TaskJobData>, cls: TaskClass, attempt: number)
 export interface TaskWorkerOptions {
   size: Size;
   concurrency: number;
-  connection: string | Redis;
+  connection: string | BrokerConnection;
   registry: TaskRegistry;
   /** Producer children are submitted through (bound in every attempt). */
   submitter: TaskSubmitter;
@@ -115,7 +115,7 @@ export class TaskWorker {
   };
   private readonly outcomes: OutcomeStep;
   private readonly maxPayloadBytes: number;
-  private readonly connection: Redis;
+  private readonly connection: BrokerConnection;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
   private readyListeners: ((ready: boolean) => void)[] = [];

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { scanKeys, type BrokerConnection } from "../redis-cluster.ts";
 import { LockDefinitionError } from "./errors.ts";
 import { holderMember, holdersKey, LOCK_KEY_PATTERNS, parseLockRedisKey, type LockKind, type KeyFamily } from "./keys.ts";
 import { type Lock, RateLimiter, ConcurrencyLimiter } from "./lock.ts";
@@ -96,10 +96,10 @@ function parseHolder(json: string | undefined): LockHolder & { acquiredAt?: numb
 
 /** Takes, extends, releases and lists locks and limiters on Redis. Every operation is one script call. */
 export class LockManager {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: BrokerConnection) {}
 
   /** The same manager on another connection (a worker sends lock commands on BullMQ's, so they are ordered with its own). */
-  withConnection(redis: Redis): LockManager {
+  withConnection(redis: BrokerConnection): LockManager {
     return redis === this.redis ? this : new LockManager(redis);
   }
 
@@ -154,12 +154,8 @@ export class LockManager {
     const match = pattern === undefined || pattern === "" ? undefined : /[*?[]/.test(pattern) ? pattern : `*${pattern}*`;
     const keys = new Set<string>();
     for (const family of LOCK_KEY_PATTERNS) {
-      let cursor = "0";
-      do {
-        const [next, batch] = await this.redis.scan(cursor, "MATCH", family, "COUNT", 1000);
-        cursor = next;
-        for (const k of batch) if (parseLockRedisKey(k)) keys.add(k);
-      } while (cursor !== "0");
+      // Every master of a cluster (the {diracx} slot lives on one, but which one can change).
+      for await (const { keys: batch } of scanKeys(this.redis, family)) for (const k of batch) if (parseLockRedisKey(k)) keys.add(k);
     }
     const wanted = [...keys].filter((k) => match === undefined || globMatch(match, k)).sort();
     if (wanted.length === 0) return [];

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 
 // Each script lives in its own file under ./lua and is registered with ioredis `defineCommand`,
 // which runs it by EVALSHA and reloads it on NOSCRIPT (after a Redis restart or SCRIPT FLUSH).
@@ -29,7 +29,7 @@ function source(name: ScriptName): string {
 }
 
 /** Runs a lock script on this connection, defining it there on first use. */
-export async function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
+export async function runScript(redis: BrokerConnection, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
   const command = SCRIPTS[name];
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[command] !== "function") redis.defineCommand(command, { lua: source(name) });

@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "commander";
-import type { Redis } from "ioredis";
+import { connectionNameOf, type BrokerConnection } from "../redis-cluster.ts";
 import { collectDefaultMetrics } from "prom-client";
 import { metricsRegistry } from "../engine/metrics.ts";
 import { logger } from "../logging.ts";
@@ -108,7 +108,7 @@ export function parsePort(v: string): number {
 }
 
 /** Not ready while a broker connection is down; follows ioredis' own connection state. */
-export function brokerReadiness(...connections: Redis[]): string | undefined {
+export function brokerReadiness(...connections: BrokerConnection[]): string | undefined {
   const down = connections.find((c) => c.status !== "ready");
-  return down ? `broker connection ${down.options.connectionName ?? ""} is ${down.status}`.replace("  ", " ") : undefined;
+  return down ? `broker connection ${connectionNameOf(down) ?? ""} is ${down.status}`.replace("  ", " ") : undefined;
 }

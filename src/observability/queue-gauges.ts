@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { DEAD_LETTER_STATUSES } from "../db/sql/task-db.ts";
 import { outboxSize } from "../engine/dead-letter.ts";
 import { BULL_PREFIX } from "../engine/keys.ts";
@@ -10,7 +10,7 @@ import { ScheduleStore } from "../scheduler/state.ts";
 import { allQueueStatus } from "./queue-status.ts";
 
 export interface QueueGaugeOptions {
-  redis: Redis;
+  redis: BrokerConnection;
   /** Dead letters with one status in TaskDB; leave out when TaskDB is not configured. */
   countDeadLetters?: (status: (typeof DEAD_LETTER_STATUSES)[number]) => Promise<number>;
 }

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { BULL_PREFIX } from "./engine-bridge.ts";
 import { repeatOptionsFor } from "./reconcile.ts";
@@ -39,7 +39,7 @@ export class ScheduleAdmin {
   private readonly store: ScheduleStore;
   private readonly queues = new Map<string, Queue>();
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: BrokerConnection) {
     this.store = new ScheduleStore(redis);
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { scanKeys, unlinkOnNode, type BrokerConnection } from "../redis-cluster.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { functionKind, type Registry } from "../registry/index.ts";
 import { BROKER_EPOCH_KEY, LEGACY_KEY_PATTERN } from "../redis-keys.ts";
@@ -10,7 +10,7 @@ export { BROKER_STARTUP_GROUP };
 
 /** What a broker-startup hook receives. */
 export interface BrokerStartupContext {
-  redis: Redis;
+  redis: BrokerConnection;
   logger: Logger;
   /** The new broker epoch (value of the sentinel key). */
   epoch: string;
@@ -63,7 +63,7 @@ export class BrokerLifecycle {
   private checking: Promise<BrokerCheck> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: BrokerConnection,
     private readonly opts: BrokerLifecycleOptions,
   ) {
     this.log = (opts.logger ?? rootLogger).child({ component: "broker-lifecycle" });
@@ -105,13 +105,9 @@ export class BrokerLifecycle {
    * removed, so job schedulers of that layout cannot keep firing next to the re-created ones.
    */
   private async dropLegacyKeys(): Promise<void> {
-    let cursor = "0";
     let dropped = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", LEGACY_KEY_PATTERN, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) dropped += await this.redis.unlink(...keys);
-    } while (cursor !== "0");
+    // On a cluster the old keys (no hash tag) are spread over every master.
+    for await (const { node, keys } of scanKeys(this.redis, LEGACY_KEY_PATTERN)) dropped += await unlinkOnNode(this.redis, node, keys);
     if (dropped > 0) this.log.warn({ keys: dropped }, `removed ${dropped} keys of the old layout (${LEGACY_KEY_PATTERN}, before the {diracx} hash tag); treating the broker as wiped`);
   }
 

@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "../logging.ts";
 
 /** BullMQ scores a delayed job `dueMs · 0x1000 + sequence` (its delayed set, getDelayedScore.lua). */
@@ -30,7 +30,7 @@ export class DueJobWaker {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: BrokerConnection,
     private readonly queues: readonly Queue[],
     private readonly opts: DueJobWakerOptions,
   ) {

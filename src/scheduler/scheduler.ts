@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { LockManager, MutexLock, type HeldLocks } from "../locks/index.ts";
 import { logger as rootLogger, type Logger } from "../logging.ts";
 import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-lifecycle.ts";
@@ -21,7 +21,7 @@ export type DesiredScheduleSource = () =>
 
 export interface SchedulerOptions {
   /** Broker connection (ioredis with `maxRetriesPerRequest: null`, as BullMQ wants). */
-  redis: Redis;
+  redis: BrokerConnection;
   /** Desired schedules for the current configuration (registry × VOs × tasks configuration). */
   desired: DesiredScheduleSource;
   /** Subscribes to good configuration changes (ConfigSource.onChange); returns an unsubscribe. */

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Job } from "bullmq";
 import { SCHEDULE_INDEX_KEY, scheduleKey } from "../redis-keys.ts";
 import { formatSchedule } from "../schedule/index.ts";
@@ -82,7 +82,7 @@ function fromFields(h: Record<string, string>): ScheduleRecord | undefined {
 
 /** Reads and writes the per-schedule hashes. */
 export class ScheduleStore {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: BrokerConnection) {}
 
   async get(id: string): Promise<ScheduleRecord | undefined> {
     return fromFields(await this.redis.hgetall(scheduleKey(id)));
@@ -125,7 +125,7 @@ export type ScheduleOutcome = { status: "completed" } | { status: "failed"; erro
  * for good) so `schedules list` can show the last run and its outcome. Jobs that no schedule
  * produced are ignored. The schedule id is BullMQ's `repeatJobKey` (our deterministic id).
  */
-export async function recordScheduleOutcome(redis: Redis, job: Pick<Job, "id" | "repeatJobKey" | "processedOn" | "finishedOn">, outcome: ScheduleOutcome): Promise<void> {
+export async function recordScheduleOutcome(redis: BrokerConnection, job: Pick<Job, "id" | "repeatJobKey" | "processedOn" | "finishedOn">, outcome: ScheduleOutcome): Promise<void> {
   const id = job.repeatJobKey;
   if (!id) return;
   const key = scheduleKey(id);
@@ -148,7 +148,7 @@ export async function recordScheduleOutcome(redis: Redis, job: Pick<Job, "id" | 
  * that do not call it themselves. A failed attempt that will be retried is recorded too (the
  * next attempt's outcome replaces it).
  */
-export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Worker, "on">, redis: Redis, onError?: (err: Error) => void): void {
+export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Worker, "on">, redis: BrokerConnection, onError?: (err: Error) => void): void {
   const report = (err: unknown): void => onError?.(err as Error);
   // Only jobs fired by a schedule carry a repeatJobKey; the others cost one property read.
   worker.on("completed", (job: Job) => {
@@ -164,7 +164,7 @@ export function attachScheduleOutcomeRecorder(worker: Pick<import("bullmq").Work
  * `schedules list`, read from the engine's decision: a success, or a failed attempt — retried
  * or final (the next attempt's outcome replaces a retried one). Deferrals are not runs.
  */
-export function scheduleOutcomeHook(redis: Redis, onError?: (err: Error) => void): OutcomeHook {
+export function scheduleOutcomeHook(redis: BrokerConnection, onError?: (err: Error) => void): OutcomeHook {
   const report = (err: unknown): void => onError?.(err as Error);
   return (job, decision) => {
     // Only jobs fired by a schedule carry a repeatJobKey; the others cost one property read.
@@ -178,6 +178,6 @@ export function scheduleOutcomeHook(redis: Redis, onError?: (err: Error) => void
 }
 
 /** What a TaskWorker takes from the scheduler: its repeat strategy and the schedule-outcome hook. */
-export function schedulerWorkerOptions(redis: Redis, onError?: (err: Error) => void): Required<Pick<TaskWorkerOptions, "repeatStrategy" | "onOutcome">> {
+export function schedulerWorkerOptions(redis: BrokerConnection, onError?: (err: Error) => void): Required<Pick<TaskWorkerOptions, "repeatStrategy" | "onOutcome">> {
   return { repeatStrategy: diracxRepeatStrategy, onOutcome: scheduleOutcomeHook(redis, onError) };
 }

@@ -10,7 +10,7 @@
  * are missing from it, tasks finished after it are in it (at most one snapshot interval off).
  */
 import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../redis-cluster.ts";
 import { Counter } from "prom-client";
 import type { QueueDepth, TaskDB } from "../db/sql/task-db.ts";
 import { metricsRegistry } from "../engine/metrics.ts";
@@ -57,7 +57,7 @@ export function describeDepths(depths: readonly QueueDepth[]): string {
 }
 
 export interface WipeAccountingOptions {
-  redis: Redis;
+  redis: BrokerConnection;
   /** The scheduler's queues by name. */
   queueOf: (name: string) => Queue;
   taskDB: () => TaskDB;

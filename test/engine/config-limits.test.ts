@@ -7,8 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
 
 const repo = path.resolve(import.meta.dirname, "../..");
@@ -36,7 +35,7 @@ const { createEngine, engineWorkerOptions } = await import("../../src/engine/wir
 const { TaskWorker } = await import("../../src/engine/worker.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
-const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+const redis = redisClient(server.url, { maxRetriesPerRequest: null });
 let engine: Awaited<ReturnType<typeof createEngine>>;
 let worker: InstanceType<typeof TaskWorker>;
 

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Queue, Worker } from "bullmq";
 import { Writable } from "node:stream";
-import { Redis } from "ioredis";
 import pino, { type Logger } from "pino";
 import pg from "pg";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient, flushBroker } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { runs, waitFor } from "./support.ts";
 
@@ -22,7 +21,7 @@ const fixture = await import("../fixtures/dlq-app/tasks.ts");
 const registry = TaskRegistry.fromClasses({ "dlq:Flaky": fixture.Flaky, "dlq:Hangs": fixture.Hangs });
 
 describe("dead-letter queue: final failures reach TaskDB with every attempt's error", () => {
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = redisClient(server.url, { maxRetriesPerRequest: null });
   const producer = new Producer({ connection: server.url, registry });
   let dbUrl: string;
   let taskDB: InstanceType<typeof TaskDB>;
@@ -84,7 +83,7 @@ describe("dead-letter queue: final failures reach TaskDB with every attempt's er
     assert.equal(await outboxSize(redis), 0, "the outbox is emptied once committed");
 
     // Redis may be wiped: the entry lives in the database.
-    await redis.flushall();
+    await flushBroker(redis);
     const kept = await taskDB.get(entry.id);
     assert.equal(kept?.taskId, taskId);
 

@@ -3,8 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient, flushBroker } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { runs, waitFor } from "./support.ts";
 import type { ChildOutcome, FanoutHandle, Size } from "../../src/index.ts";
@@ -27,7 +26,7 @@ interface CallbackRun {
 }
 
 describe("fan-out / fan-in on BullMQ flows", () => {
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = redisClient(server.url, { maxRetriesPerRequest: null });
   const producer = new Producer({ connection: server.url, registry });
   const locks = new LockManager(redis);
   const workers = new Map<Size, InstanceType<typeof TaskWorker>>();
@@ -60,7 +59,7 @@ describe("fan-out / fan-in on BullMQ flows", () => {
     });
 
   before(async () => {
-    await redis.flushall();
+    await flushBroker(redis);
     dbUrl = await createTestDatabase("fanout");
     await TaskDB.migrate(dbUrl);
     drainer = new DeadLetterDrainer({ redis, taskDB: () => new TaskDB(getEngine(dbUrl)), baseDelayMs: 20 });

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
 import { createTestDatabase } from "../support/postgres.ts";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
 
 const appRoot = path.resolve(import.meta.dirname, "../fixtures/engine-app");
@@ -18,7 +17,7 @@ const { TaskWorker } = await import("../../src/entries/ops.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
 describe("engine: locks and transactions (in-process worker, real registry)", () => {
-  const redis = new Redis(server.url);
+  const redis = redisClient(server.url);
   let engine: Awaited<ReturnType<typeof createEngine>>;
   let worker: InstanceType<typeof TaskWorker>;
 

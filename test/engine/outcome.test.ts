@@ -9,9 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { Redis } from "ioredis";
 import pino from "pino";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
 
@@ -54,7 +53,7 @@ const { getEngine, closeAllEngines } = await import("../../src/db/sql/engine.ts"
 const { metricsRegistry } = await import("../../src/engine/metrics.ts");
 const { closeRecorder } = await import("../fixtures/engine-app/record.ts");
 
-const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+const redis = redisClient(server.url, { maxRetriesPerRequest: null });
 const logLines: Record<string, unknown>[] = [];
 const logger = pino(
   { level: "info" },

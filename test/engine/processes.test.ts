@@ -5,9 +5,8 @@ import { once } from "node:events";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { BULL_PREFIX } from "../../src/redis-keys.ts";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { runs, waitFor, waitForJob, type RunRecord } from "./support.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -70,11 +69,11 @@ function overlaps(recs: RunRecord[]): boolean {
 }
 
 describe("engine: real worker processes", () => {
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
-  const queueConnection = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = redisClient(server.url, { maxRetriesPerRequest: null });
+  const queueConnection = redisClient(server.url, { maxRetriesPerRequest: null });
   const queue = new Queue("tasks-small", { connection: queueConnection, prefix: BULL_PREFIX });
   // The Redis restart test drops these connections on purpose; they reconnect.
-  for (const emitter of [queue, redis, queueConnection]) emitter.on("error", () => {});
+  for (const emitter of [queue, redis, queueConnection] as NodeJS.EventEmitter[]) emitter.on("error", () => {});
   const submit = async (task: string, kwargs: object): Promise<string> => {
     const r = await cli(["submit", task, "--kwargs", JSON.stringify(kwargs)]);
     assert.equal(r.code, 0, r.stderr);

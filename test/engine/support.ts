@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 
 /** Polls `check` until it returns a truthy value; fails naming `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 20_000): Promise<T> {
@@ -21,7 +21,7 @@ export interface RunRecord {
 }
 
 /** Executions recorded by the fixture tasks under `runs:<key>`. */
-export async function runs(redis: Redis, key: string): Promise<RunRecord[]> {
+export async function runs(redis: BrokerConnection, key: string): Promise<RunRecord[]> {
   return (await redis.lrange(`runs:${key}`, 0, -1)).map((s) => JSON.parse(s) as RunRecord);
 }
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient, flushBroker } from "../support/redis.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
 import type { AttemptRecord } from "../../src/entries/ops.ts";
 
@@ -25,7 +24,7 @@ const registry = TaskRegistry.fromClasses({
 });
 
 describe("engine: submit → worker → execute (in-process worker)", () => {
-  const redis = new Redis(server.url);
+  const redis = redisClient(server.url);
   const producer = new Producer({ connection: server.url, registry });
   const workers: InstanceType<typeof TaskWorker>[] = [];
   const startWorker = async (concurrency = 2): Promise<InstanceType<typeof TaskWorker>> => {
@@ -36,7 +35,7 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
   };
 
   before(async () => {
-    await redis.flushall();
+    await flushBroker(redis);
   });
   after(async () => {
     for (const w of workers) await w.close(1_000);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { test } from "node:test";
-import { Redis } from "ioredis";
+import { flushBroker } from "../support/redis.ts";
 import { lockRedis } from "./helpers.ts";
 import { MutexLock, SharedRWLock, type LockInfo } from "../../src/locks/index.ts";
 
@@ -23,7 +23,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 test("locks list shows what holds which lock, as JSON or a table", async () => {
-  await redis.flushall();
+  await flushBroker(redis);
   await manager.acquireAll([new MutexLock("task", "jobs:CleanSandboxes")], "owner-1", 60_000, { holder: { taskId: "42", taskName: "jobs:CleanSandboxes" } });
   await manager.acquireAll([new SharedRWLock("job", 7)], "owner-2", 60_000);
 
@@ -47,7 +47,7 @@ test("locks list shows what holds which lock, as JSON or a table", async () => {
 });
 
 test("locks release drops a held lock and fails on one nobody holds", async () => {
-  await redis.flushall();
+  await flushBroker(redis);
   const lock = new MutexLock("task", "Stuck");
   await manager.acquireAll([lock], "owner-1", 60_000);
 

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
 import { after, beforeEach } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
+import { RedisServer, redisClient, flushBroker } from "../support/redis.ts";
 import { LockManager, type AcquireResult, type HeldLocks, type Lock } from "../../src/locks/index.ts";
 
 /**
  * A private redis-server for this test file, a connection and a LockManager on it; stopped after
  * the file's tests, and flushed before each one when asked.
  */
-export async function lockRedis(opts: { flushBeforeEach?: boolean } = {}): Promise<{ server: RedisServer; redis: Redis; manager: LockManager }> {
+export async function lockRedis(opts: { flushBeforeEach?: boolean } = {}): Promise<{ server: RedisServer; redis: BrokerConnection; manager: LockManager }> {
   const server = await RedisServer.start();
-  const redis = new Redis(server.url);
+  const redis = redisClient(server.url);
   const manager = new LockManager(redis);
   after(async () => {
     redis.disconnect();
@@ -19,7 +19,7 @@ export async function lockRedis(opts: { flushBeforeEach?: boolean } = {}): Promi
   });
   if (opts.flushBeforeEach) {
     beforeEach(async () => {
-      await redis.flushall();
+      await flushBroker(redis);
     });
   }
   return { server, redis, manager };
@@ -35,7 +35,7 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 }
 
 /** Resolves once Redis has dropped the key (its TTL ran out). */
-export async function waitForKeyGone(redis: Redis, key: string): Promise<void> {
+export async function waitForKeyGone(redis: BrokerConnection, key: string): Promise<void> {
   await waitFor(`${key} to expire`, async () => (await redis.pttl(key)) === -2);
 }
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Redis } from "ioredis";
 import { ConcurrencyLimiter, ExclusiveRWLock, LockDefinitionError, MutexLock, RateLimiter, SharedRWLock } from "../../src/locks/index.ts";
 import { LockObjectTypeError, registerLockObjectType } from "../../src/locks/object-types.ts";
 import { lockRedis, held, tryAcquire, waitFor, waitForKeyGone } from "./helpers.ts";

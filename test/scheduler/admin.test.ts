@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import type { Worker } from "bullmq";
 import { RedisServer } from "../support/redis.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
@@ -10,7 +10,7 @@ import { attachScheduleOutcomeRecorder } from "../../src/scheduler/state.ts";
 import { connect, periodic, recordingWorker, waitFor, type Run } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 let scheduler: Scheduler;
 let admin: ScheduleAdmin;
 let worker: Worker;

@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import { RedisServer } from "../support/redis.ts";
 import { main } from "../../src/cli/main.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
@@ -9,7 +9,7 @@ import type { ScheduleStatus } from "../../src/scheduler/admin.ts";
 import { connect, periodic } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 let scheduler: Scheduler;
 
 before(async () => {

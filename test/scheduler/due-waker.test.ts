@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import { RedisServer } from "../support/redis.ts";
 import { BULL_PREFIX } from "../../src/scheduler/engine-bridge.ts";
 import { DueJobWaker } from "../../src/scheduler/due-waker.ts";
@@ -9,7 +9,7 @@ import { logger } from "../../src/logging.ts";
 import { connect } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 let queue: Queue;
 
 before(async () => {

@@ -4,8 +4,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { runs, waitFor } from "../engine/support.ts";
 
 const appRoot = path.resolve(import.meta.dirname, "../fixtures/engine-app");
@@ -19,7 +18,7 @@ const { schedulerWorkerOptions } = await import("../../src/scheduler/state.ts");
 const { computeDesiredSchedules, periodicTasks } = await import("../../src/scheduler/desired.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
-const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+const redis = redisClient(server.url, { maxRetriesPerRequest: null });
 let engine: Awaited<ReturnType<typeof createEngine>>;
 let worker: InstanceType<typeof TaskWorker>;
 let scheduler: InstanceType<typeof Scheduler>;

@@ -1,8 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Redis } from "ioredis";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import type { Worker } from "bullmq";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, flushBroker } from "../support/redis.ts";
 import { Scheduler, type ReconcileReason } from "../../src/scheduler/scheduler.ts";
 import { computeDesiredSchedules } from "../../src/scheduler/desired.ts";
 import type { ReconcileReport } from "../../src/scheduler/reconcile.ts";
@@ -10,7 +10,7 @@ import type { BrokerStartupContext } from "../../src/scheduler/broker-lifecycle.
 import { connect, periodic, recordingWorker, waitFor, type Run } from "./support.ts";
 
 let server: RedisServer;
-const clients: Redis[] = [];
+const clients: BrokerConnection[] = [];
 const schedulers: Scheduler[] = [];
 let worker: Worker;
 const runs: Run[] = [];
@@ -87,7 +87,7 @@ test("two schedulers started together, reconciling over and over, never double a
 test("after FLUSHALL the schedules come back and the startup hooks run exactly once more", async () => {
   const [a, b] = schedulers as [Scheduler, Scheduler];
   const back = Promise.all([nextReconcile(a, "broker"), nextReconcile(b, "broker")]);
-  await clients[0]!.flushall();
+  await flushBroker(clients[0]!);
   const wiped = Date.now();
   const reports = await back;
   assert.equal(hookRuns.length, 2, "one more hook run for the wiped broker, not one per scheduler");

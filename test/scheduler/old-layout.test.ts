@@ -1,18 +1,18 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { Queue, type Worker } from "bullmq";
-import type { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
+import { RedisServer, onCluster } from "../support/redis.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { computeDesiredSchedules } from "../../src/scheduler/desired.ts";
 import { BROKER_EPOCH_KEY, BULL_PREFIX, HASH_TAG } from "../../src/redis-keys.ts";
 import { connect, connectionOptions, periodic, recordingWorker, waitFor, type Run } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 let worker: Worker;
 let scheduler: Scheduler | undefined;
-let schedulerRedis: Redis | undefined;
+let schedulerRedis: BrokerConnection | undefined;
 const runs: Run[] = [];
 
 before(async () => {
@@ -28,7 +28,11 @@ after(async () => {
   await server.stop();
 });
 
-test("a broker with the layout before the {diracx} hash tag is treated as wiped: hooks run, schedules re-created, old keys gone", async () => {
+// The old layout (BullMQ prefix `diracx`, no hash tag) never ran on a cluster: its scripts cross
+// slots. Old keys spread over the masters are dropped there too (test/cluster/cluster.test.ts).
+const skip = onCluster && "the layout before the {diracx} hash tag cannot run on Redis Cluster";
+
+test("a broker with the layout before the {diracx} hash tag is treated as wiped: hooks run, schedules re-created, old keys gone", { skip }, async () => {
   // What an installation of the previous version leaves behind: its epoch, a schedule hash
   // and a BullMQ job scheduler under the prefix `diracx`.
   await redis.set("diracx:broker:epoch", "2026-01-01T00:00:00.000Z/old");

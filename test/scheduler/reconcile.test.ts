@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { Redis } from "ioredis";
-import { RedisServer } from "../support/redis.ts";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
+import { RedisServer, flushBroker } from "../support/redis.ts";
 import { ConfigSource } from "../../src/config/source.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
@@ -14,7 +14,7 @@ import type { ReconcileReport } from "../../src/scheduler/reconcile.ts";
 import { connect, periodic, waitFor } from "./support.ts";
 
 let server: RedisServer;
-let redis: Redis;
+let redis: BrokerConnection;
 
 before(async () => {
   server = await RedisServer.start();
@@ -80,7 +80,7 @@ describe("reconcile", () => {
   });
 
   test("per-VO schedules follow VOs added to and removed from the configuration file, without a restart", async () => {
-    await redis.flushall();
+    await flushBroker(redis);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sched-cfg-"));
     const file = path.join(dir, "default.yml");
     const doc = (vos: string[]): string => `Registry:\n${vos.map((v) => `  ${v}:\n    Groups: {}\n`).join("")}`;

@@ -1,5 +1,6 @@
-import { Redis } from "ioredis";
-import { Worker, type Job } from "bullmq";
+import { parseMultiNodeUrl, type BrokerConnection } from "../../src/redis-cluster.ts";
+import { redisClient } from "../support/redis.ts";
+import { Worker, type ConnectionOptions, type Job } from "bullmq";
 import { BULL_PREFIX } from "../../src/scheduler/engine-bridge.ts";
 import { diracxRepeatStrategy } from "../../src/scheduler/repeat-strategy.ts";
 import type { PeriodicTaskInfo } from "../../src/scheduler/desired.ts";
@@ -16,12 +17,16 @@ export async function waitFor<T>(what: string, cond: () => T | undefined | false
   }
 }
 
-export function connect(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null });
+export function connect(url: string): BrokerConnection {
+  return redisClient(url, { maxRetriesPerRequest: null });
 }
 
-/** Connection options (not a client) so the BullMQ object owns, and closes, its connections. */
-export function connectionOptions(url: string): { host: string; port: number; maxRetriesPerRequest: null } {
+/**
+ * Connection options (not a client) so the BullMQ object owns, and closes, its connections. A
+ * cluster has no such options form: there it is a client of its own, closed when the test ends.
+ */
+export function connectionOptions(url: string): ConnectionOptions {
+  if (parseMultiNodeUrl(url)) return redisClient(url, { maxRetriesPerRequest: null });
   const u = new URL(url);
   return { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
 }

@@ -1,20 +1,30 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import type { RedisOptions } from "ioredis";
+import { createBrokerClient, isCluster, masterNodes, type BrokerConnection } from "../../src/redis-cluster.ts";
 import { freePort, waitForPort } from "./ports.ts";
+import { RedisCluster } from "./redis-cluster.ts";
 
-/** A private redis-server child process, so tests may FLUSHALL, restart or kill it freely. */
-export class RedisServer {
+/**
+ * DIRACX_TEST_REDIS=cluster makes every test broker a local 3-master Redis Cluster
+ * (`npm run test:cluster`); otherwise each is one redis-server.
+ */
+export const onCluster = process.env.DIRACX_TEST_REDIS === "cluster";
+
+/** A test's own broker: a redis-server child, or a RedisCluster under DIRACX_TEST_REDIS=cluster. */
+interface Broker {
+  readonly url: string;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** One private redis-server child process, so tests may FLUSHALL, restart or kill it freely. */
+class SingleRedis implements Broker {
   private proc: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  constructor(readonly port: number) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
-  }
-
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
-    await server.restart();
-    return server;
   }
 
   /** (Re)starts the server on the same port, with no persistence: a restart is a wiped broker. */
@@ -40,4 +50,48 @@ export class RedisServer {
     proc.kill("SIGKILL");
     await once(proc, "exit");
   }
+}
+
+/**
+ * A test's private broker. Its `url` is what DIRACX_TASKS_REDIS_URL takes (`redis://…`, or
+ * `redis+cluster://…` on a cluster); connect to it with `redisClient`, wipe it with `flushBroker`.
+ */
+export class RedisServer {
+  private constructor(private readonly broker: Broker) {}
+
+  get url(): string {
+    return this.broker.url;
+  }
+
+  /** Whether this broker is a Redis Cluster. */
+  get cluster(): boolean {
+    return this.broker instanceof RedisCluster;
+  }
+
+  static async start(): Promise<RedisServer> {
+    if (onCluster) return new RedisServer(await RedisCluster.start());
+    const single = new SingleRedis(await freePort());
+    await single.restart();
+    return new RedisServer(single);
+  }
+
+  /** (Re)starts the broker on the same port(s), with no persistence: a restart is a wiped broker. */
+  async restart(): Promise<void> {
+    await this.broker.restart();
+  }
+
+  async stop(): Promise<void> {
+    await this.broker.stop();
+  }
+}
+
+/** A client of a test broker URL (a Cluster client for a `redis+cluster://` URL). */
+export function redisClient(url: string, options: RedisOptions = {}): BrokerConnection {
+  return createBrokerClient(url, options);
+}
+
+/** FLUSHALL on every master (a cluster client sends a keyless command to one node only). */
+export async function flushBroker(connection: BrokerConnection): Promise<void> {
+  if (isCluster(connection) && connection.status !== "ready") await once(connection, "ready");
+  await Promise.all(masterNodes(connection).map((node) => node.flushall()));
 }

@@ -1,20 +1,19 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { createTestDatabase } from "./postgres.ts";
-import { RedisServer } from "./redis.ts";
+import { RedisServer, redisClient } from "./redis.ts";
 
 const redis = await RedisServer.start();
 after(() => redis.stop());
 
 test("a private redis-server answers and forgets everything on restart", async () => {
-  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const client = redisClient(redis.url, { maxRetriesPerRequest: null });
   await client.set("k", "v");
   assert.equal(await client.get("k"), "v");
   client.disconnect();
   await redis.restart();
-  const again = new Redis(redis.url);
+  const again = redisClient(redis.url);
   assert.equal(await again.get("k"), null);
   again.disconnect();
 });

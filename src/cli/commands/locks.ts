@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { Redis } from "ioredis";
+import { createBrokerClient } from "../../redis-cluster.ts";
 import { DiracxError } from "../../errors.ts";
 import { LockManager, type LockInfo } from "../../locks/index.ts";
 import { confirm } from "../ui.ts";
@@ -13,7 +13,7 @@ function redisUrlOption(): Option {
 
 async function withManager<T>(url: string, fn: (manager: LockManager) => Promise<T>): Promise<T> {
   // Fail fast: an operator command should report an unreachable Redis, not retry forever.
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const redis = createBrokerClient(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on("error", () => undefined);
   try {
     await redis.connect();
