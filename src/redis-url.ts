@@ -38,6 +38,11 @@ function hostOf(u: URL): string {
   return u.hostname.replace(/^\[|\]$/g, "") || "localhost";
 }
 
+/** Masks the password of every broker URL inside a message (an error text may quote one). */
+export function maskUrlsIn(text: string): string {
+  return text.replace(/\b([a-z+]+:\/\/[^:/@\s]*):[^@\s]*@/gi, "$1:***@");
+}
+
 /** The connection options of a broker URL; refuses a malformed one with one line. */
 export function brokerTarget(url: string): BrokerTarget {
   const masked = maskRedisUrl(url);
@@ -85,6 +90,6 @@ export function connectionCause(err: unknown, target: Pick<BrokerTarget, "tls">)
   if (/SSL|TLS|certificate|self.signed|wrong version number/i.test(msg) || code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS") || /CERT/.test(code)) {
     return `TLS error: ${msg}${/wrong version number|packet length/i.test(msg) ? " (a plain server? use redis://)" : ""}`;
   }
-  return maskRedisUrl(msg);
+  return maskUrlsIn(msg);
 }
 

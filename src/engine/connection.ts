@@ -2,7 +2,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
-import { brokerTarget, connectionCause, type BrokerTarget } from "../redis-url.ts";
+import { brokerTarget, connectionCause, maskUrlsIn, type BrokerTarget } from "../redis-url.ts";
 import { TasksSettings } from "../settings.ts";
 
 /** A short-lived command could not reach the broker within its bound; one line, URL masked. */
@@ -163,4 +163,44 @@ export async function connectBrokerOnce(
 export async function assertBrokerReachable(url: string, opts: { timeoutMs?: number; source?: string } = {}): Promise<void> {
   const probe = await connectBrokerOnce(url, { ...opts, name: "diracx-tasks:probe" });
   probe.disconnect();
+}
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+const CONNECTION_MESSAGES = /^(WRONGPASS|NOAUTH|LOADING|MASTERDOWN)|Connection is closed|Stream isn't writeable|max retries per request|connect ETIMEDOUT|ECONNRESET|ECONNREFUSED/;
+
+/**
+ * What a BullMQ / ioredis `error` event means: the connection (logged once per state change by
+ * the connection itself), a job lock that could not be renewed (the job may run twice: said
+ * as such, not as a broker error), or anything else (a command refused, e.g. OOM under maxmemory).
+ */
+export function brokerErrorKind(err: Error): "connection" | "job-lock" | "other" {
+  const code = (err as { code?: string }).code;
+  if ((code && CONNECTION_CODES.has(code)) || CONNECTION_MESSAGES.test(err.message)) return "connection";
+  if (/could not renew lock|Missing lock for job|lock mismatch/i.test(err.message)) return "job-lock";
+  return "other";
+}
+
+/**
+ * An `error` listener for BullMQ objects: connection errors are left to the connection's state
+ * log; the rest is logged once per kind of message per minute (with how many were folded in),
+ * never once per retry. None of them changes readiness, which follows the connection state.
+ */
+export function brokerErrorReporter(log: Logger, everyMs = 60_000): (err: Error) => void {
+  const seen = new Map<string, { at: number; folded: number }>();
+  return (err: Error) => {
+    const kind = brokerErrorKind(err);
+    if (kind === "connection") return;
+    const key = `${kind}:${err.message.replace(/\d+/g, "#")}`;
+    const now = Date.now();
+    const last = seen.get(key);
+    if (last && now - last.at < everyMs) {
+      last.folded++;
+      return;
+    }
+    const folded = last?.folded ?? 0;
+    seen.set(key, { at: now, folded: 0 });
+    const fields = { err: maskUrlsIn(err.message), ...(folded ? { repeated: folded } : {}) };
+    if (kind === "job-lock") log.warn(fields, "job lock lost (the task may be run again by another worker)");
+    else log.warn(fields, "broker command failed; retrying");
+  };
 }

@@ -5,14 +5,18 @@ import { freePort, waitForPort } from "./ports.ts";
 /** A private redis-server child process, so tests may FLUSHALL, restart or kill it freely. */
 export class RedisServer {
   private proc: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** Extra redis-server arguments (e.g. `--requirepass`, `--user`, TLS); `{port}` is this port. */
+    private readonly args: readonly string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  static async start(opts: { args?: readonly string[] } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), opts.args);
     await server.restart();
     return server;
   }
@@ -22,7 +26,7 @@ export class RedisServer {
     if (this.proc) await this.stop();
     const proc = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", ...this.args.map((a) => a.replaceAll("{port}", String(this.port)))],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
     proc.on("error", (err) => {
