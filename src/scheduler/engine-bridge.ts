@@ -7,8 +7,9 @@ import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
 import { bullmqPriority, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
 import { newTaskJobData, retentionFromEnv, taskJobOptions } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
+import { brokerErrorReporter } from "../engine/connection.ts";
 
-export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
+export { BULL_PREFIX, brokerErrorReporter, redisUrlFromEnv, bullmqPriority, queueNameFor, SIZES, type Priority, type Size };
 
 export interface JobTemplate {
   name: string;

@@ -21,7 +21,7 @@ execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyo
 const tlsArgs = ["--port", "0", "--tls-port", "{port}", "--tls-cert-file", path.join(certDir, "cert.pem"), "--tls-key-file", path.join(certDir, "key.pem"), "--tls-auth-clients", "no"];
 
 const plain = await RedisServer.start();
-const protectedServer = await RedisServer.start({ args: ["--requirepass", SECRET, "--user", `alice on >${SECRET} ~* &* +@all`] });
+const protectedServer = await RedisServer.start({ args: ["--requirepass", SECRET, "--user", "alice", "on", `>${SECRET}`, "~*", "&*", "+@all"] });
 const tlsServer = await RedisServer.start({ args: tlsArgs });
 // Accepts TCP connections and never answers: only the bound ends the wait.
 const silent = net.createServer(() => {});
