@@ -15,8 +15,9 @@ export class RedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(opts: { args?: readonly string[] } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), opts.args);
+  /** `port`: a port chosen beforehand (e.g. a process already told to connect there). */
+  static async start(opts: { args?: readonly string[]; port?: number } = {}): Promise<RedisServer> {
+    const server = new RedisServer(opts.port ?? (await freePort()), opts.args);
     await server.restart();
     return server;
   }
