@@ -91,22 +91,27 @@ const COMMANDS: string[][] = [
   ["queue", "pause", "small"],
 ];
 
-const FAILURES: { name: string; url: string; cause: RegExp }[] = [
-  { name: "a closed port", url: `redis://127.0.0.1:${closedPort}`, cause: /connection refused$/ },
-  { name: "a wrong password", url: `redis://:wrong-${SECRET}@127.0.0.1:${protectedServer.port}`, cause: /WRONGPASS/ },
-  { name: "no password where one is required", url: protectedServer.url, cause: /NOAUTH/ },
-  { name: "rediss:// against a plain server", url: `rediss://:${SECRET}@127.0.0.1:${plain.port}`, cause: /TLS|timed out/ },
-  { name: "redis:// against a TLS port", url: `redis://:${SECRET}@127.0.0.1:${tlsServer.port}`, cause: /rediss:\/\/|closed|reset|timed out/ },
-  { name: "a server that never answers", url: `redis://:${SECRET}@127.0.0.1:${silentPort}`, cause: /timed out after 2 s/ },
+// One command per way a command connects (an engine, a bare broker connection, the lock manager's).
+const EACH_PATH = new Set(["submit", "schedules", "locks"]);
+
+// `commands`: every command for the failures the issue names, one per connection path for the rest.
+const FAILURES: { name: string; url: string; cause: RegExp; commands: "all" | "each-path" }[] = [
+  { name: "a closed port", url: `redis://127.0.0.1:${closedPort}`, cause: /connection refused$/, commands: "all" },
+  { name: "a wrong password", url: `redis://:wrong-${SECRET}@127.0.0.1:${protectedServer.port}`, cause: /WRONGPASS/, commands: "all" },
+  { name: "redis:// against a TLS port", url: `redis://:${SECRET}@127.0.0.1:${tlsServer.port}`, cause: /rediss:\/\/|closed|reset|timed out/, commands: "all" },
+  { name: "no password where one is required", url: protectedServer.url, cause: /NOAUTH/, commands: "each-path" },
+  { name: "rediss:// against a plain server", url: `rediss://:${SECRET}@127.0.0.1:${plain.port}`, cause: /TLS|timed out/, commands: "each-path" },
+  { name: "a server that never answers", url: `redis://:${SECRET}@127.0.0.1:${silentPort}`, cause: /timed out after 2 s/, commands: "each-path" },
 ];
 
 describe("short-lived commands fail fast with one masked line", () => {
   for (const failure of FAILURES) {
-    it(`every command against ${failure.name}`, async () => {
-      const results = await pool(COMMANDS.map((args) => () => cli(args, { DIRACX_TASKS_REDIS_URL: failure.url })));
+    const commands = failure.commands === "all" ? COMMANDS : COMMANDS.filter((c) => EACH_PATH.has(c[0]!));
+    it(`${failure.commands === "all" ? "every command" : "each connection path"} against ${failure.name}`, async () => {
+      const results = await pool(commands.map((args) => () => cli(args, { DIRACX_TASKS_REDIS_URL: failure.url })));
       const masked = failure.url.replace(/:[^:@/]*@/, ":***@");
       results.forEach((r, i) => {
-        const what = COMMANDS[i]!.join(" ");
+        const what = commands[i]!.join(" ");
         assert.equal(r.code, 1, `${what}: exit code ${r.code}, stderr ${r.stderr}`);
         const lines = r.stderr.trim().split("\n");
         assert.equal(lines.length, 1, `${what}: one line, got ${r.stderr}`);
@@ -158,5 +163,23 @@ describe("ACL users and TLS", () => {
     const locks = await cli(["locks", "list"], { DIRACX_TASKS_REDIS_URL: url });
     assert.equal(locks.code, 0, locks.stderr);
     assert.equal(locks.stdout.trim(), "no locks held");
+  });
+});
+
+describe("status when TaskDB is down", () => {
+  it("shows the queues and says the dead-letter count is unknown", async () => {
+    const env = { DIRACX_TASKS_REDIS_URL: plain.url, DIRACX_DB_URL_TASKDB: `postgresql://diracx:${SECRET}@127.0.0.1:${closedPort}/taskdb` };
+    const text = await cli(["status"], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^SIZE\s+REALTIME/m);
+    assert.match(text.stdout, /^small\s/m);
+    assert.match(text.stdout, /^dead letters: unknown \(TaskDB unreachable: .*127\.0\.0\.1/m);
+    assert.ok(!`${text.stdout}${text.stderr}`.includes(SECRET));
+    const json = await cli(["status", "--json"], env);
+    assert.equal(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout) as { queues: unknown[]; deadLetters: { pending: number | null; unknown?: string } };
+    assert.equal(out.queues.length, 3);
+    assert.equal(out.deadLetters.pending, null);
+    assert.match(out.deadLetters.unknown ?? "", /^TaskDB unreachable/);
   });
 });
