@@ -13,7 +13,11 @@ export function connectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return TasksSettings.fromEnv(env).connectTimeoutSeconds * 1000;
 }
 
-/** A new ioredis client for a target (the one place a `Redis` is constructed from a URL). */
+/**
+ * A new ioredis client for a target (the one place a `Redis` is constructed from a URL). Other
+ * target kinds (Redis Cluster, Sentinel: `brokerTarget` in src/redis-url.ts) construct their
+ * client here, from a module of their own.
+ */
 function clientFor(target: BrokerTarget, extra: RedisOptions): Redis {
   return new Redis({ ...target.options, ...extra });
 }
