@@ -1,12 +1,13 @@
 // The layering of src/, checked by `npm run check:layers` (and .ci/run). Lowest first:
-//   foundation: registry, config, settings, db, locks, schedule (and the shared errors,
+//   foundation: registry, config, settings, db, locks, schedule (and the shared errors, Redis URL
+//               and client factory, Redis keys, table formatting,
 //               logging, job logic, resources, sandbox store)
 //   engine      → scheduler → ops, http, dev → cli
 //   entries:    src/index.ts and src/entries/* (the package's public entries)
 // A module may import its own layer and the ones below it, never one above; no import cycles
 // at all (type-only imports included). Core tasks (tasks/) and extensions import the package
 // only through its public entries, as a third-party extension would.
-const FOUNDATION = "^src/(registry|config|settings|db|locks|schedule|logic|resources|sandbox)(/|\\.ts$)|^src/(errors|logging)\\.ts$";
+const FOUNDATION = "^src/(registry|config|settings|db|locks|schedule|logic|resources|sandbox)(/|\\.ts$)|^src/(errors|logging|redis-url|redis-cluster|redis-keys|did-you-mean|format-table)\\.ts$";
 const ENTRIES = "^src/(index\\.ts$|entries/)";
 const above = (...layers) => `^src/(${layers.join("|")})/|${ENTRIES}`;
 

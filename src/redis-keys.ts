@@ -7,6 +7,7 @@
 //   {diracx}:engine:dlq-outbox             dead letters not yet committed to TaskDB
 //   {diracx}:scheduler:schedules           set of schedule ids
 //   {diracx}:scheduler:schedule:<id>       hash describing one schedule
+//   {diracx}:scheduler:fingerprints        hash: scheduler process → its configuration fingerprint
 //   {diracx}:broker:epoch                  fresh-broker sentinel
 //   {diracx}:stats:<1m|5m|1h>:<start>      outcome counts and durations per time bucket (task-stats.ts)
 //   {diracx}:stats:last-failure            per-task last final failure
@@ -37,6 +38,9 @@ export const DLQ_OUTBOX_KEY = `${ROOT}engine:dlq-outbox`;
 
 /** Set of every schedule id the scheduler manages (so `schedules list` needs no registry). */
 export const SCHEDULE_INDEX_KEY = `${ROOT}scheduler:schedules`;
+
+/** Hash of live scheduler processes → the fingerprint of the schedules they want (src/scheduler/fingerprint.ts). */
+export const SCHEDULER_FINGERPRINTS_KEY = `${ROOT}scheduler:fingerprints`;
 
 /** Hash describing one schedule (ScheduleRecord in src/scheduler/state.ts). */
 export function scheduleKey(scheduleId: string): string {

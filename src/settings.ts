@@ -195,6 +195,8 @@ export class TasksSettings extends defineSettings(
     /** First lock-contention deferral; doubles per deferral up to deferralMaxMs, jittered. */
     deferralBaseMs: z.number().positive().default(500),
     deferralMaxMs: z.number().positive().default(60_000),
+    /** Bound on a short-lived command's broker connection (DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS): then one line and exit 1. */
+    connectTimeoutSeconds: z.number().positive().default(10),
   }),
 ) {}
 

@@ -1,36 +1,35 @@
-import { createBrokerClient } from "../redis-cluster.ts";
-import { DiracxError } from "../errors.ts";
+import type { BrokerConnection } from "../redis-cluster.ts";
+import { assertBrokerReachable, connectBrokerOnce } from "../engine/connection.ts";
 import { createEngine, type Engine, type EngineOptions } from "../engine/wiring.ts";
 import { redisUrlFromEnv } from "../engine/keys.ts";
 
-/** Masks the password of a URL for messages (never print a secret). */
-export function maskUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+/** Where a command's broker URL came from, for its error line. */
+function sourceOf(flagUrl: string | undefined): string {
+  return flagUrl ? "--redis-url" : "DIRACX_TASKS_REDIS_URL";
 }
 
 /**
- * Fails fast when Redis is unreachable: the engine's connections wait for a reconnect
- * forever (right for a worker), but an operator command must report, not hang.
+ * An engine for one command: the broker is checked first (within
+ * DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS, one line naming the masked URL and the cause
+ * otherwise — the engine's own connections wait for a reconnect forever, right for a worker,
+ * but a command must report, not hang), and the engine is always closed.
  */
-export async function assertBrokerReachable(url: string = redisUrlFromEnv()): Promise<void> {
-  const probe = createBrokerClient(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect();
-  } catch (err) {
-    throw new DiracxError(`cannot connect to Redis at ${maskUrl(url)} (DIRACX_TASKS_REDIS_URL): ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    probe.disconnect();
-  }
-}
-
-/** An engine for one command: broker checked first, always closed. */
 export async function withEngine<T>(fn: (engine: Engine) => Promise<T>, opts: EngineOptions = {}): Promise<T> {
-  await assertBrokerReachable(opts.redisUrl);
+  await assertBrokerReachable(opts.redisUrl ?? redisUrlFromEnv(opts.env), { source: sourceOf(opts.redisUrl) });
   const engine = await createEngine(opts);
   try {
     return await fn(engine);
   } finally {
     await engine.close();
+  }
+}
+
+/** A bounded broker connection for one command (`--redis-url` or DIRACX_TASKS_REDIS_URL), always closed. */
+export async function withBroker<T>(flagUrl: string | undefined, fn: (redis: BrokerConnection) => Promise<T>, name = "diracx-tasks:cli"): Promise<T> {
+  const redis = await connectBrokerOnce(flagUrl ?? redisUrlFromEnv(), { name, source: sourceOf(flagUrl) });
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
   }
 }

@@ -3,7 +3,7 @@ import type { Job, RepeatStrategy, Worker } from "bullmq";
 import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
-import { connectBroker } from "./connection.ts";
+import { brokerErrorReporter, brokerReady, connectBroker } from "./connection.ts";
 import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { tracing } from "../observability/tracing.ts";
@@ -118,6 +118,7 @@ export class TaskWorker {
   private readonly connection: BrokerConnection;
   private readonly ownsConnection: boolean;
   private readyFlag = false;
+  private started = false;
   private readyListeners: ((ready: boolean) => void)[] = [];
 
   constructor(opts: TaskWorkerOptions) {
@@ -153,11 +154,8 @@ export class TaskWorker {
       this.outcomes.workerLost(job, cls).catch((err: unknown) => this.log.error({ err, taskId: job.id }, "could not record a task failed after its workers died"));
     });
     this.worker.on("stalled", (jobId: string) => this.log.warn({ taskId: jobId }, "task's worker died (job lock expired); put back in its queue"));
-    this.worker.on("error", (err) => {
-      this.setReady(false);
-      this.log.warn({ err: err.message }, "broker error; reconnecting");
-    });
-    this.worker.on("ready", () => this.setReady(true));
+    // Readiness follows the connection (see `ready`); errors are logged once per kind, not per retry.
+    this.worker.on("error", brokerErrorReporter(this.log));
     this.connection.on("ready", () => this.setReady(true));
     this.connection.on("close", () => this.setReady(false));
   }
@@ -168,14 +166,15 @@ export class TaskWorker {
     this.unbindProducer = bindDefaultProducer(this.opts.submitter);
     void this.worker.run().catch((err: unknown) => this.log.error({ err }, "worker loop stopped"));
     await this.worker.waitUntilReady();
+    this.started = true;
     this.opts.deadLetters?.start();
-    this.setReady(true);
+    this.setReady(brokerReady(this.connection));
     this.log.info({ concurrency: this.opts.concurrency }, "worker started");
   }
 
-  /** Connected to the broker and taking work (for /readyz). */
+  /** Started, not stopping, and connected to the broker (for /readyz): the real connection state. */
   get ready(): boolean {
-    return this.readyFlag;
+    return this.started && !this.closing && brokerReady(this.connection);
   }
 
   onReadyChange(cb: (ready: boolean) => void): void {
@@ -183,7 +182,7 @@ export class TaskWorker {
   }
 
   private setReady(v: boolean): void {
-    if (this.closing) v = false;
+    if (this.closing || !this.started) v = false;
     if (v === this.readyFlag) return;
     this.readyFlag = v;
     for (const cb of this.readyListeners) cb(v);
@@ -197,7 +196,10 @@ export class TaskWorker {
   async close(deadlineMs = 30_000): Promise<void> {
     this.closing = true;
     this.setReady(false);
-    const closing = this.worker.close();
+    // Never connected (Redis away, wrong password): nothing runs, and BullMQ's close would wait
+    // for the connection; dropping it first lets the stop finish at once.
+    if (!this.started && this.ownsConnection) this.connection.disconnect();
+    const closing = this.worker.close(!this.started);
     const timer = setTimeout(() => {
       this.log.warn({ deadlineMs }, "shutdown deadline reached; requeueing running tasks");
       this.running.abortAll(new ShutdownAbort("worker shutting down"));

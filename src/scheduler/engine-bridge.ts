@@ -7,8 +7,9 @@ import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
 import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
 import { newTaskJobData, taskJobOptions, type Retention } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
+import { brokerErrorReporter } from "../engine/connection.ts";
 
-export { BULL_PREFIX, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Retention, type Size };
+export { BULL_PREFIX, brokerErrorReporter, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Retention, type Size };
 
 export interface JobTemplate {
   name: string;

@@ -9,10 +9,11 @@ import { BrokerLifecycle, type BrokerCheck, type NamedHook } from "./broker-life
 import { DueJobWaker } from "./due-waker.ts";
 import type { TaskDB } from "../db/sql/task-db.ts";
 import { WipeAccounting } from "./wipe-accounting.ts";
-import { BULL_PREFIX, SIZES, queueNameFor } from "./engine-bridge.ts";
+import { BULL_PREFIX, SIZES, brokerErrorReporter, queueNameFor } from "./engine-bridge.ts";
 import { reconcileSchedules, type ReconcileReport } from "./reconcile.ts";
 import { schedulerQueueSettings } from "./repeat-strategy.ts";
 import { ScheduleStore } from "./state.ts";
+import { FingerprintBoard } from "./fingerprint.ts";
 import type { DesiredSchedule, ScheduleProblem } from "./desired.ts";
 
 export type DesiredScheduleSource = () =>
@@ -70,6 +71,9 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
   private readonly locks: LockManager;
   private readonly owner = `scheduler:${randomUUID()}`;
   private readonly waker: DueJobWaker | undefined;
+  /** Configuration fingerprints of the live schedulers (warns when two disagree). */
+  readonly fingerprints: FingerprintBoard;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: SchedulerOptions) {
     super();
@@ -80,12 +84,15 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
         return [name, new Queue(name, { connection: opts.redis, prefix: BULL_PREFIX, settings: schedulerQueueSettings })];
       }),
     );
-    for (const q of this.queues.values()) q.on("error", (err) => this.log.warn({ queue: q.name, err: err.message }, "queue error"));
+    // Connection errors are logged once per state change by the connection; the rest once per kind.
+    const report = brokerErrorReporter(this.log);
+    for (const q of this.queues.values()) q.on("error", report);
     this.store = new ScheduleStore(opts.redis);
     this.waker = opts.wakeDueJobs === false ? undefined : new DueJobWaker(opts.redis, [...this.queues.values()], { logger: this.log });
     this.locks = new LockManager(opts.redis);
     const wipes = opts.wipeAccounting;
     this.wipes = wipes && new WipeAccounting({ redis: opts.redis, queueOf: (name) => this.queues.get(name)!, logger: this.log, ...wipes });
+    this.fingerprints = new FingerprintBoard(opts.redis, this.owner, this.log);
     this.lifecycle = new BrokerLifecycle(opts.redis, {
       hooks: opts.hooks ?? [],
       ...(this.wipes ? { onFresh: (epoch: string) => this.wipes!.onFreshBroker(epoch) } : {}),
@@ -102,6 +109,10 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     this.unsubscribe = this.opts.onConfigChange?.(() => {
       void this.reconcile("config").catch((err: unknown) => this.log.error({ err: (err as Error).message }, "reconcile after configuration change failed"));
     });
+    this.heartbeat = setInterval(() => {
+      this.fingerprints.refresh().catch(() => undefined); // broker away: the connection says so
+    }, this.opts.brokerCheckIntervalMs ?? 10_000);
+    this.heartbeat.unref();
     this.lifecycle.watch(this.opts.brokerCheckIntervalMs ?? 10_000, (check: BrokerCheck) => {
       this.log.warn({ epoch: check.epoch, fresh: check.fresh }, "broker epoch changed: re-creating schedules");
       return this.reconcile("broker").then(() => undefined);
@@ -140,6 +151,7 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     } finally {
       await this.locks.releaseAll(held).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "cannot release the reconcile lock; it expires"));
     }
+    await this.fingerprints.publish(schedules).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, "cannot publish the configuration fingerprint"));
     this.emit("reconciled", report, reason);
     return report;
   }
@@ -164,8 +176,10 @@ export class Scheduler extends EventEmitter<{ reconciled: [ReconcileReport, Reco
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribe?.();
+    clearInterval(this.heartbeat);
     this.lifecycle.stop();
     await Promise.allSettled([this.running, this.queued?.promise, this.lifecycle.idle(), this.waker?.stop(), this.wipes?.stop()]);
+    await this.fingerprints.leave().catch(() => undefined);
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 }

@@ -21,7 +21,11 @@ interface Broker {
 /** One private redis-server child process, so tests may FLUSHALL, restart or kill it freely. */
 class SingleRedis implements Broker {
   private proc: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    /** Extra redis-server arguments (e.g. `--requirepass`, `--user`, TLS); `{port}` is this port. */
+    private readonly args: readonly string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -32,7 +36,7 @@ class SingleRedis implements Broker {
     if (this.proc) await this.stop();
     const proc = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", ...this.args.map((a) => a.replaceAll("{port}", String(this.port)))],
       { stdio: ["ignore", "ignore", "inherit"] },
     );
     proc.on("error", (err) => {
@@ -68,9 +72,19 @@ export class RedisServer {
     return this.broker instanceof RedisCluster;
   }
 
-  static async start(): Promise<RedisServer> {
-    if (onCluster) return new RedisServer(await RedisCluster.start());
-    const single = new SingleRedis(await freePort());
+  /** The port of a single redis-server (a cluster has six: use `url`). */
+  get port(): number {
+    if (!(this.broker instanceof SingleRedis)) throw new Error("a Redis Cluster test broker has no single port");
+    return this.broker.port;
+  }
+
+  /**
+   * `args`: extra redis-server arguments; `port`: a port chosen beforehand (e.g. a process already
+   * told to connect there). Either makes it one redis-server, also under DIRACX_TEST_REDIS=cluster.
+   */
+  static async start(opts: { args?: readonly string[]; port?: number } = {}): Promise<RedisServer> {
+    if (onCluster && opts.args === undefined && opts.port === undefined) return new RedisServer(await RedisCluster.start());
+    const single = new SingleRedis(opts.port ?? (await freePort()), opts.args);
     await single.restart();
     return new RedisServer(single);
   }

@@ -5,7 +5,7 @@ import { withProducer } from "../../engine/context.ts";
 import { runAttempt } from "../../engine/execution.ts";
 import { lockOwnerId } from "../../engine/keys.ts";
 import { validateArgs } from "../../engine/producer.ts";
-import { createEngine } from "../../engine/wiring.ts";
+import { withEngine } from "../broker.ts";
 import { logger } from "../../logging.ts";
 import { payloadFrom } from "./task-input.ts";
 
@@ -26,8 +26,7 @@ export function callCommand(): Command {
     .option("--kwargs <json-object>", "payload fields by name")
     .addOption(new Option("--debugger <when>", "stop in the inspector before executing or on an exception").choices(["before", "exception"]))
     .action(async (taskId: string, opts: { args?: string; kwargs?: string; debugger?: "before" | "exception" }) => {
-      const engine = await createEngine();
-      try {
+      await withEngine(async (engine) => {
         const cls = engine.tasks.get(taskId);
         const args = validateArgs(taskId, cls, payloadFrom(cls, taskId, opts.args, opts.kwargs));
         const runId = `call-${randomUUID()}`;
@@ -60,8 +59,6 @@ export function callCommand(): Command {
           throw new Error(`task ${taskId} failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
         }
         throw new Error(`task ${taskId} was interrupted`);
-      } finally {
-        await engine.close();
-      }
+      });
     });
 }

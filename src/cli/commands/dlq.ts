@@ -8,7 +8,7 @@ import { Producer } from "../../engine/producer.ts";
 import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
-import { assertBrokerReachable } from "../broker.ts";
+import { assertBrokerReachable } from "../../engine/connection.ts";
 import { confirm, createProgress, formatTable, type OutputStream } from "../ui.ts";
 
 interface FilterOpts {

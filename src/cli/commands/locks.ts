@@ -1,26 +1,16 @@
 import { Command, Option } from "commander";
-import { createBrokerClient } from "../../redis-cluster.ts";
 import { DiracxError } from "../../errors.ts";
+import { connectBrokerOnce } from "../../engine/connection.ts";
 import { LockManager, type LockInfo } from "../../locks/index.ts";
 import { confirm } from "../ui.ts";
-
-/** Redis could not be reached; names the URL and where it came from. */
-export class RedisConnectionError extends DiracxError {}
 
 function redisUrlOption(): Option {
   return new Option("--redis-url <url>", "Redis URL").env("DIRACX_TASKS_REDIS_URL").default("redis://localhost:6379");
 }
 
 async function withManager<T>(url: string, fn: (manager: LockManager) => Promise<T>): Promise<T> {
-  // Fail fast: an operator command should report an unreachable Redis, not retry forever.
-  const redis = createBrokerClient(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on("error", () => undefined);
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new RedisConnectionError(`cannot connect to Redis at ${url} (DIRACX_TASKS_REDIS_URL or --redis-url): ${err instanceof Error ? err.message : String(err)}`);
-  }
+  // Fail fast: an operator command reports an unreachable Redis (URL masked), not retry forever.
+  const redis = await connectBrokerOnce(url, { name: "diracx-tasks:locks", source: "DIRACX_TASKS_REDIS_URL or --redis-url" });
   try {
     return await fn(new LockManager(redis));
   } finally {

@@ -59,9 +59,9 @@ export function schedulerCommand(): Command {
         ? await startHealthServer({ ...health, ready: () => brokerReadiness(redis) ?? (reconciled ? undefined : "schedules not reconciled yet") })
         : undefined;
       logger.info({ periodicTasks: tasks.length, hooks: hooks.map((h) => h.name) }, "scheduler starting");
-      await scheduler.start();
-      // Graceful stop: finish the reconcile in progress, then close the connections.
-      await new Promise<void>((resolve) => {
+      // Graceful stop: finish the reconcile in progress, then close the connections. SIGTERM
+      // counts in every state, also while the start still waits for the broker.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ signal }, "scheduler stopping");
           resolve();
@@ -69,6 +69,10 @@ export function schedulerCommand(): Command {
         process.once("SIGTERM", () => stop("SIGTERM"));
         process.once("SIGINT", () => stop("SIGINT"));
       });
+      let started = false;
+      await Promise.race([stopped, scheduler.start().then(() => (started = true))]);
+      if (!started) redis.disconnect(); // never connected: nothing to finish, and stop() would wait for it
+      await stopped;
       await scheduler.stop();
       await healthServer?.close();
       await stopGauges?.();

@@ -1,17 +1,20 @@
 import { Command } from "commander";
-import { connectBroker } from "../../engine/connection.ts";
-import { redisUrlFromEnv } from "../../engine/keys.ts";
 import { ScheduleAdmin, type ScheduleStatus } from "../../scheduler/admin.ts";
+import { withBroker } from "../broker.ts";
 
 async function withAdmin<T>(redisUrl: string | undefined, fn: (admin: ScheduleAdmin) => Promise<T>): Promise<T> {
-  const redis = connectBroker(redisUrl ?? redisUrlFromEnv(), "diracx-tasks:schedules");
-  const admin = new ScheduleAdmin(redis);
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.close();
-    redis.disconnect();
-  }
+  return withBroker(
+    redisUrl,
+    async (redis) => {
+      const admin = new ScheduleAdmin(redis);
+      try {
+        return await fn(admin);
+      } finally {
+        await admin.close();
+      }
+    },
+    "diracx-tasks:schedules",
+  );
 }
 
 const time = (ms: number | undefined): string => (ms ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : "-");

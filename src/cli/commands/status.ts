@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { PRIORITIES } from "../../engine/priorities.ts";
 import { allQueueStatus } from "../../observability/queue-status.ts";
-import { createEngine } from "../../engine/wiring.ts";
-import { deadLetterSummary } from "../../engine/dead-letter.ts";
+import { deadLetterSummary, outboxSize, type DeadLetterSummary } from "../../engine/dead-letter.ts";
 import { brokerWipeReport, describeBrokerWipe } from "../../ops/broker-wipes.ts";
+import { withEngine } from "../broker.ts";
 
 export type { QueueStatus } from "../../observability/queue-status.ts";
 
@@ -12,14 +12,21 @@ export function statusCommand(): Command {
   return new Command("status")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const engine = await createEngine();
-      try {
+      await withEngine(async (engine) => {
         const out = await allQueueStatus((size) => engine.producer.queue(size));
-        // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog
-        const dl = await deadLetterSummary(engine.redis);
+        // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog.
+        // TaskDB down: the queues are still shown, the dead-letter count is said to be unknown.
+        let dl: DeadLetterSummary;
+        let unknown: string | undefined;
+        try {
+          dl = await deadLetterSummary(engine.redis);
+        } catch (err) {
+          unknown = `TaskDB unreachable: ${err instanceof Error ? err.message : String(err)}`;
+          dl = { pending: undefined, outbox: await outboxSize(engine.redis) };
+        }
         const wipe = await brokerWipeReport(); // wipe accounting: the last broker wipe and the tasks it lost
         if (opts.json) {
-          const deadLetters = { pending: dl.pending ?? null, outbox: dl.outbox };
+          const deadLetters = { pending: dl.pending ?? null, outbox: dl.outbox, ...(unknown ? { unknown } : {}) };
           process.stdout.write(`${JSON.stringify({ queues: out, deadLetters, brokerWipe: wipe.state === "ok" ? wipe.last : null })}\n`);
           return;
         }
@@ -29,10 +36,9 @@ export function statusCommand(): Command {
         ];
         const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
         process.stdout.write(`${rows.map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n")}\n`);
-        process.stdout.write(`dead letters: ${dl.pending === undefined ? "- (DIRACX_DB_URL_TASKDB not set)" : `${dl.pending} pending`}${dl.outbox ? `, ${dl.outbox} not yet written to TaskDB` : ""}\n`);
+        const pending = unknown ? `unknown (${unknown})` : dl.pending === undefined ? "- (DIRACX_DB_URL_TASKDB not set)" : `${dl.pending} pending`;
+        process.stdout.write(`dead letters: ${pending}${dl.outbox ? `, ${dl.outbox} not yet written to TaskDB` : ""}\n`);
         process.stdout.write(`${describeBrokerWipe(wipe)}\n`);
-      } finally {
-        await engine.close();
-      }
+      });
     });
 }

@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { DiracxError } from "../../errors.ts";
-import { createEngine } from "../../engine/wiring.ts";
+import { withEngine } from "../broker.ts";
 import { payloadFrom } from "./task-input.ts";
 
 /** `diracx-tasks submit`: validates and enqueues one task, prints its id. */
@@ -13,8 +13,7 @@ export function submitCommand(): Command {
     .option("--at <iso-time>", "run at this time (ISO 8601)")
     .action(async (taskId: string, opts: { args?: string; kwargs?: string; delay?: string; at?: string }) => {
       if (opts.delay !== undefined && opts.at !== undefined) throw new DiracxError("submit: give --delay or --at, not both");
-      const engine = await createEngine();
-      try {
+      await withEngine(async (engine) => {
         const cls = engine.tasks.get(taskId);
         const delay = opts.delay === undefined ? undefined : Number(opts.delay);
         if (delay !== undefined && !(delay >= 0)) throw new DiracxError(`--delay must be a non-negative number of seconds, got '${opts.delay}'`);
@@ -25,8 +24,6 @@ export function submitCommand(): Command {
           ...(at ? { at } : {}),
         });
         process.stdout.write(`${id}\n`);
-      } finally {
-        await engine.close();
-      }
+      });
     });
 }

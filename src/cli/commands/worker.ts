@@ -42,8 +42,9 @@ export function workerCommand(): Command {
       const healthServer = health
         ? await startHealthServer({ ...health, ready: () => brokerReadiness(engine.redis) ?? (worker.ready ? undefined : "worker is not taking work") })
         : undefined;
-      await worker.start();
-      const signal = await stopped;
+      // SIGTERM is honoured in every state, also while the first connection is still awaited
+      // (Redis away, wrong password): the start is not waited for then.
+      const signal = await Promise.race([stopped, worker.start().then(() => stopped)]);
       logger.info({ signal, deadlineSeconds: opts.shutdownTimeout }, "stopping: no new tasks; waiting for running ones");
       await worker.close(opts.shutdownTimeout * 1000);
       await engine.close();

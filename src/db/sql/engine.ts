@@ -15,6 +15,7 @@ import { PGliteDialect } from "kysely-pglite-dialect";
 import pg from "pg";
 import { logger } from "../../logging.ts";
 import { DBConfigurationError, classifyDbError } from "../errors.ts";
+import { claimPgliteDir, releasePgliteDir } from "./pglite-lock.ts";
 
 /**
  * An engine or a transaction of whatever schema, as a DB class is handed one (it narrows it to
@@ -161,13 +162,14 @@ function postgresDialect(url: string, where: string): Dialect {
 function pgliteDialect(url: string): Dialect {
   const dir = pgliteDataDir(url);
   if (dir) fs.mkdirSync(dir, { recursive: true });
+  if (dir) claimPgliteDir(dir); // one process per directory: a second one is refused with one line
   const db = new PGlite(dir, { parsers: { [NUMERIC_OID]: (v: string) => Number(v) } });
   // The dialect serialises use of the single PGlite connection, so a transaction
   // holds it until commit/rollback and other work queues behind it.
   return new PGliteDialect(db);
 }
 
-const engines = new Map<string, { kysely: Kysely<unknown>; dialect: ClassifyingDialect }>();
+const engines = new Map<string, { kysely: Kysely<unknown>; dialect: ClassifyingDialect; dir?: string | undefined }>();
 
 /**
  * The process-wide engine for a URL (created on first use, reused afterwards). One engine serves
@@ -180,7 +182,7 @@ export function getEngine<DB = unknown>(url: string): Kysely<DB> {
     const where = redactUrl(url);
     const inner = engineKind(url) === "postgres" ? postgresDialect(url, where) : pgliteDialect(url);
     const dialect = new ClassifyingDialect(inner, where);
-    engine = { kysely: new Kysely<unknown>({ dialect }), dialect };
+    engine = { kysely: new Kysely<unknown>({ dialect }), dialect, dir: engineKind(url) === "pglite" ? pgliteDataDir(url) : undefined };
     engines.set(url, engine);
   }
   return engine.kysely as Kysely<DB>;
@@ -188,8 +190,9 @@ export function getEngine<DB = unknown>(url: string): Kysely<DB> {
 
 // Only the driver is destroyed, not the Kysely instance: a DB object still holding
 // the engine then fails with DBUnavailableError rather than Kysely's own error.
-async function close(engine: { dialect: ClassifyingDialect }): Promise<void> {
+async function close(engine: { dialect: ClassifyingDialect; dir?: string | undefined }): Promise<void> {
   await engine.dialect.driver?.destroy();
+  if (engine.dir) releasePgliteDir(engine.dir);
 }
 
 /** Closes every engine this process opened (pools, embedded databases). */
