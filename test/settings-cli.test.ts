@@ -21,7 +21,7 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
 // value stops the command with one line naming the variable, whichever part of the system reads it.
 describe("a bad DIRACX_TASKS_* value stops the command with one line naming it", () => {
   const cases: Array<[string[], string, string, RegExp]> = [
-    [["schedules", "list"], "DIRACX_TASKS_REDIS_URL", "http://broker:6379", /DIRACX_TASKS_REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/],
+    [["schedules", "list"], "DIRACX_TASKS_REDIS_URL", "http://broker:6379", /DIRACX_TASKS_REDIS_URL: expected a redis:\/\/, rediss:\/\/, redis\+cluster:\/\/ or redis\+sentinel:\/\/ URL/],
     [["worker", "--size", "small"], "DIRACX_TASKS_JOB_LOCK_MS", "soon", /DIRACX_TASKS_JOB_LOCK_MS: expected a number, got "soon"/],
     [["worker", "--size", "small"], "DIRACX_TASKS_DEFERRAL_BASE_MS", "-5", /DIRACX_TASKS_DEFERRAL_BASE_MS: Too small/],
     [["submit", "jobs:OptimizeJobsTask", "--args", "[]"], "DIRACX_TASKS_KEEP_COMPLETED_SECONDS", "-1", /DIRACX_TASKS_KEEP_COMPLETED_SECONDS: Too small/],
