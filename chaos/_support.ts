@@ -86,6 +86,12 @@ export class RedisProcess {
   }
 }
 
+/** Worker processes still running: a scenario's workers never outlive it, even if it crashes. */
+const liveChildren = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of liveChildren) c.kill("SIGKILL");
+});
+
 /** A "task failed for good" log line, as a worker printed it. */
 export interface FailureLine {
   taskId: string;
@@ -115,7 +121,8 @@ export class WorkerPool {
       stdio: ["ignore", "ignore", "pipe"],
     });
     this.procs.add(child);
-    const exited = once(child, "exit").then(() => this.procs.delete(child));
+    liveChildren.add(child);
+    const exited = once(child, "exit").then(() => (this.procs.delete(child), liveChildren.delete(child)));
     this.exits.add(exited);
     void exited.finally(() => this.exits.delete(exited));
     let rest = "";
@@ -150,6 +157,16 @@ export class WorkerPool {
     victim.kill("SIGKILL");
     this.kills++;
     this.spawn();
+  }
+
+  /** SIGKILLs every worker at once and starts as many again. */
+  killAll(): void {
+    const list = [...this.procs].filter((p) => p.exitCode === null && p.signalCode === null);
+    for (const p of list) {
+      p.kill("SIGKILL");
+      this.kills++;
+    }
+    for (let i = 0; i < list.length; i++) this.spawn();
   }
 
   /** SIGTERM every worker (SIGKILL after 20 s) and wait for them. */
@@ -244,6 +261,12 @@ export class Stack {
       ids.forEach((id, j) => out.set(id, chunk[j]!.n));
     }
     return out;
+  }
+
+  /** As submit, each task delayed by `delayMs`. */
+  async submitDelayed(task: string, args: readonly ({ n: number } & Record<string, unknown>)[], delayMs: number): Promise<Map<string, number>> {
+    const ids = await this.producer.submitBulk(args.map((a) => ({ task, args: a, opts: { delay: delayMs } })));
+    return new Map(ids.map((id, j) => [id, args[j]!.n]));
   }
 
   async workersOnline(n: number, timeoutMs = 120_000): Promise<void> {

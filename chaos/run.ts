@@ -37,6 +37,9 @@ for (let i = 0; i < rest.length; i++) {
   opts[key] = value;
 }
 
+// Interrupted: exit, so every server and worker the scenario started is killed by its exit hook.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130));
+
 const emit = emitter(`chaos.${name}`);
 const figures = await scenario.run(opts as never);
 for (const [figureName, f] of Object.entries(figures)) emit(figureName, f.value, f.unit, f.target);
