@@ -149,14 +149,18 @@ export class WorkerPool {
     if (msg === "task failed for good" && rec.taskId) this.failures.set(rec.taskId, { taskId: rec.taskId, reason: rec.reason ?? "", deadLetter: rec.deadLetter ?? false });
   }
 
-  /** SIGKILLs one worker at random and starts its replacement. */
-  killOne(): void {
-    const list = [...this.procs].filter((p) => p.exitCode === null && p.signalCode === null);
+  /**
+   * SIGKILLs one worker at random among those in `eligible` (by pid: the ones that have taken
+   * work, not ones still starting) and starts its replacement. False if none was eligible.
+   */
+  killOne(eligible?: ReadonlySet<number>): boolean {
+    const list = [...this.procs].filter((p) => p.exitCode === null && p.signalCode === null && (!eligible || eligible.has(p.pid!)));
     const victim = list[Math.floor(Math.random() * list.length)];
-    if (!victim) return;
+    if (!victim) return false;
     victim.kill("SIGKILL");
     this.kills++;
     this.spawn();
+    return true;
   }
 
   /** SIGKILLs every worker at once and starts as many again. */
@@ -271,6 +275,11 @@ export class Stack {
 
   async workersOnline(n: number, timeoutMs = 120_000): Promise<void> {
     await until(`${n} workers online`, async () => (await this.queue.getWorkersCount()) >= n, timeoutMs);
+  }
+
+  /** Pids of the worker processes that have started a task. */
+  async workingPids(): Promise<Set<number>> {
+    return new Set((await this.ledger.smembers(LEDGER.pids)).map(Number));
   }
 
   async doneCount(): Promise<number> {

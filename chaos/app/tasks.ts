@@ -17,9 +17,15 @@ function ledger(): Redis {
   return client;
 }
 
-export const LEDGER = { starts: "chaos:starts", done: "chaos:done" } as const;
+export const LEDGER = { starts: "chaos:starts", done: "chaos:done", pids: "chaos:pids" } as const;
 
+let announced = false;
 async function started(n: number): Promise<void> {
+  // The worker processes that have taken work (a scenario kills those, not ones still starting).
+  if (!announced) {
+    announced = true;
+    await ledger().sadd(LEDGER.pids, String(process.pid));
+  }
   await ledger().hincrby(LEDGER.starts, String(n), 1);
 }
 async function finished(n: number): Promise<void> {
