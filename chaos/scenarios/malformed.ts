@@ -16,6 +16,8 @@ export const defaults = {
   after: 50,
   workers: 1,
   "job-lock-ms": 5000,
+  /** How long injected jobs get to fail (or complete) before the unsettled are counted. */
+  "settle-s": 60,
   "timeout-s": 600,
 };
 export type Options = typeof defaults;
@@ -58,9 +60,11 @@ export async function run(o: Options): Promise<Figures> {
     }
     progress(`${injected.size} malformed jobs injected`);
     const settled = async (id: string): Promise<boolean> => stack.pool.failures.has(id) || ["failed", "completed"].includes(await raw.getJobState(id));
-    await until("every injected job settled", async () => (await Promise.all([...injected.keys()].map(settled))).every(Boolean), o["timeout-s"] * 1000).catch(() => {});
     const after = await stack.submit("chaos:Work", Array.from({ length: o.after }, (_, i) => ({ n: 10_000 + i, ms: 5 })));
-    await stack.drain(after.size, { idleMs: 4 * o["job-lock-ms"], timeoutMs: o["timeout-s"] * 1000 });
+    await until(`the ${o.after} good tasks after them`, async () => (await stack.ledger.smismember(LEDGER.done, [...after.values()].map(String))).every(Boolean), o["timeout-s"] * 1000).catch(() => {});
+    // A job that never settles (e.g. stuck active) is reported below, not waited for forever.
+    await until("every injected job settled", async () => (await Promise.all([...injected.keys()].map(settled))).every(Boolean), o["settle-s"] * 1000).catch(() => {});
+    const unsettled = (await Promise.all([...injected.keys()].map(async (id) => ((await settled(id)) ? 0 : 1)))).reduce<number>((x, y) => x + y, 0);
     const a = await account(stack, after, { awaitDeadLetters: false });
     const inDb = await stack.awaitDeadLetters([...injected.keys()], 20_000);
     const starts = await stack.ledger.hgetall(LEDGER.starts);
@@ -83,6 +87,7 @@ export async function run(o: Options): Promise<Figures> {
     const alive = [...stack.pool.procs].filter((p) => p.exitCode === null).length;
     return {
       injected: figure(injected.size, "jobs"),
+      unsettled: figure(unsettled, "jobs", "= 0 (neither failed nor completed)"),
       body_ran: figure(ran, "jobs", "= 0"),
       dead_lettered: figure(deadLettered, "jobs", `= ${injected.size}`),
       silent_failures: figure(silent, "jobs", "= 0"),

@@ -14,6 +14,8 @@ export const defaults = {
   "max-ms": 200,
   "kill-min-ms": 2000,
   "kill-max-ms": 3000,
+  /** Stop killing after this many kills (0: kill until drained). */
+  kills: 0,
   /** BullMQ job lock: how soon a killed worker's tasks are given to another. */
   "job-lock-ms": 5000,
   /** DIRACX_TASKS_MAX_STALLED_COUNT (0 = the default of src/settings.ts). */
@@ -40,7 +42,7 @@ export async function run(o: Options): Promise<Figures> {
       idleMs: 4 * o["job-lock-ms"],
       timeoutMs: o["timeout-s"] * 1000,
       tick: async () => {
-        if (Date.now() < nextKill) return;
+        if (Date.now() < nextKill || (o.kills > 0 && stack.pool.kills >= o.kills)) return;
         // A worker still starting (cold start takes seconds on a busy machine) is left to start.
         if (!stack.pool.killOne(await stack.workingPids())) return;
         if (stack.pool.kills % 10 === 0) progress(`${stack.pool.kills} kills`);
