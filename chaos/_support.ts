@@ -107,6 +107,9 @@ export class WorkerPool {
   lines = 0;
   readonly messages = new Map<string, number>();
   kills = 0;
+  /** Workers that exited by themselves. */
+  crashes = 0;
+  private stopping = false;
   private readonly exits = new Set<Promise<unknown>>();
 
   constructor(
@@ -126,10 +129,21 @@ export class WorkerPool {
     this.exits.add(exited);
     void exited.finally(() => this.exits.delete(exited));
     let rest = "";
+    const tail: string[] = [];
     child.stderr!.on("data", (d: Buffer) => {
       const parts = (rest + d.toString()).split("\n");
       rest = parts.pop() ?? "";
-      for (const line of parts) this.line(line);
+      for (const line of parts) {
+        this.line(line);
+        tail.push(line);
+        if (tail.length > 5) tail.shift();
+      }
+    });
+    // A worker that exits by itself (not killed or stopped by the scenario) is a crash: counted and shown.
+    child.on("exit", (code, signal) => {
+      if (this.stopping || signal === "SIGKILL") return;
+      this.crashes++;
+      progress(`worker ${child.pid} exited by itself (${signal ?? `code ${code}`}): ${tail.join(" | ").slice(0, 600)}`);
     });
     return child;
   }
@@ -175,6 +189,7 @@ export class WorkerPool {
 
   /** SIGTERM every worker (SIGKILL after 20 s) and wait for them. */
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const p of this.procs) p.kill("SIGTERM");
     const timer = setTimeout(() => {
       for (const p of this.procs) p.kill("SIGKILL");

@@ -60,6 +60,7 @@ export async function run(o: Options): Promise<Figures> {
       committed_more_than_once: figure(twice, "tasks", "= 0"),
       dead_letters_during_outage: figure(doomedDuringOutage, "tasks", `= ${o.doomed}`),
       dead_letters_in_taskdb: figure([...doomed.keys()].filter((id) => inDb.has(id)).length, "tasks", `= ${o.doomed}`),
+      worker_crashes: figure(stack.pool.crashes, "processes", "= 0"),
       log_lines_during_outage_per_worker: figure(outageLines / Math.max(1, o.workers), "lines"),
       ...accountingFigures(a),
     };

@@ -47,6 +47,7 @@ export async function run(o: Options): Promise<Figures> {
       drained: figure(drained ? 1 : 0, "bool", "= 1"),
       down_ms: figure(o["down-ms"], "ms"),
       resume_ms: figure(resumeMs, "ms", "first task done after Redis is back"),
+      worker_crashes: figure(stack.pool.crashes, "processes", "= 0"),
       log_lines_per_worker: figure(outageLines / Math.max(1, o.workers), "lines", "a few per outage"),
       ...accountingFigures(a),
     };

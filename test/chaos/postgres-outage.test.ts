@@ -9,6 +9,7 @@ process.env.CHAOS_QUIET = "1";
 describe("chaos: PostgreSQL outage (short)", () => {
   it("200 writing tasks, 10 failing for good, PostgreSQL down 8 s: committed once each, 10/10 dead letters in TaskDB", async () => {
     const f = await run({ tasks: 200, doomed: 10, workers: 2, concurrency: 2, "down-s": 8, "outage-after": 40, "job-lock-ms": 3000, "timeout-s": 600 });
+    assert.equal(f.worker_crashes!.value, 0, "no worker died of the outage");
     assert.equal(f.drained!.value, 1);
     assert.equal(f.committed_once!.value, 200);
     assert.equal(f.committed_more_than_once!.value, 0);
