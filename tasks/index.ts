@@ -12,6 +12,7 @@ export {
 } from "./jobs/optimize-jobs.ts";
 export { DummyJobExecutorTask, DummyJobExecutorMonitorTask, DummyJobExecutorSettings, MONITOR_BATCH } from "./jobs/dummy-executor.ts";
 export { StalledJobsTask, StalledJobsSettings, detectStalledJobs, STALLED_TOO_LONG, type StalledJobsResult } from "./jobs/stalled-jobs.ts";
+export { SweepUnoptimisedJobsTask, JobSweepSettings, findLeftBehindJobs, AWAITING_OPTIMISATION, type JobSweepResult } from "./jobs/sweep-unoptimised-jobs.ts";
 export { CleanDeletedJobsTask, JobCleaningSettings, removeOldDeletedJobs } from "./jobs/clean-deleted-jobs.ts";
 export { CleanTaskQueuesTask, cleanTaskQueues, type TaskQueueCleanupResult } from "./jobs/clean-task-queues.ts";
 export { resetInFlightJobs, findInFlightJobs, type InFlightJobs, type ResetInFlightJobsOptions } from "./jobs/reset-in-flight-jobs.ts";

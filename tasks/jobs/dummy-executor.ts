@@ -42,6 +42,8 @@ export class DummyJobExecutorTask extends defineTask({
   priority: "normal",
   size: "large",
   retryPolicy: new ExponentialBackoff({ baseDelaySeconds: 10, maxRetries: 3 }),
+  // Its loss leaves the job Matched/Running with nobody to finish it.
+  dlqEligible: true,
 }) {
   override locks(): Lock[] {
     return [new MutexLock("job", this.args.jobId)];

@@ -231,6 +231,9 @@ export class OptimizeJobsTask extends defineTask({
   priority: "realtime",
   size: "small",
   retryPolicy: new ExponentialBackoff({ baseDelaySeconds: 5, maxRetries: 5 }),
+  // Its loss leaves jobs Received/Checking: the dead letter tells the operator (and the
+  // sweep, SweepUnoptimisedJobsTask, re-submits the optimisation once JobDB answers again).
+  dlqEligible: true,
 }) {
   /** One mutex per job: never optimised twice at once, nor while an executor holds it. */
   override locks(): Lock[] {

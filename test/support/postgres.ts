@@ -50,22 +50,62 @@ export class PostgresServer {
     });
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     const server = new PostgresServer(await freePort(), dir);
+    await server.spawn();
+    return server;
+  }
+
+  private async spawn(): Promise<void> {
+    const ids = ownerIds();
     const proc = spawn(
       pgBinary("postgres"),
-      ["-D", dir, "-p", String(server.port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"],
+      ["-D", this.dataDir, "-p", String(this.port), "-k", this.dataDir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300"],
       { ...ids, stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
     proc.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    server.proc = proc;
+    this.proc = proc;
     // A private server must never outlive the process that started it.
     process.once("exit", () => proc.kill("SIGKILL"));
     try {
-      await waitForPort(server.port, "postgres");
+      await waitForPort(this.port, "postgres");
+      await this.acceptingQueries();
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${stderr}`);
     }
-    return server;
+  }
+
+  /** The port opens before recovery ends ("the database system is starting up"): wait for a query. */
+  private async acceptingQueries(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on("error", () => {});
+      try {
+        await client.connect();
+        await client.query("SELECT 1");
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+  }
+
+  /** An outage: the server stops (its clients' connections drop), keeping its data for `resume()`. */
+  async pause(): Promise<void> {
+    const proc = this.proc;
+    this.proc = undefined;
+    if (proc && proc.exitCode === null) {
+      proc.kill("SIGINT");
+      await once(proc, "exit");
+    }
+  }
+
+  /** Back after `pause()`, on the same port with the same data. */
+  async resume(): Promise<void> {
+    if (!this.proc) await this.spawn();
   }
 
   async stop(): Promise<void> {

@@ -156,6 +156,11 @@ function postgresDialect(url: string, where: string): Dialect {
   });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on("error", (err) => logger.warn({ err: err.message, db: where }, "idle database connection lost"));
+  // A checked-out client (a task's transaction) losing its server emits 'error' with no pool
+  // listener attached: unhandled, it killed the worker process (found by `npm run chaos --
+  // postgres-outage`). Its pending query rejects with the same error, so the attempt fails and
+  // is retried; this listener only keeps the process alive.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return new PostgresDialect({ pool });
 }
 
