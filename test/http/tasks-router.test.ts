@@ -25,7 +25,7 @@ describe("tasks router (the operator API)", () => {
 
   test("registered tasks; submit by id with validated args; the task's detail", async () => {
     const reg = (await call("GET", "/api/tasks/registered", users.operator)).json() as { id: string; size: string; priority: string }[];
-    assert.deepEqual(reg.find((t) => t.id === "jobs:OptimizeJobsTask"), { id: "jobs:OptimizeJobsTask", priority: "realtime", size: "small", dlqEligible: false });
+    assert.deepEqual(reg.find((t) => t.id === "jobs:OptimizeJobsTask"), { id: "jobs:OptimizeJobsTask", priority: "realtime", size: "small", dlqEligible: true });
     const bad = await call("POST", "/api/tasks/submit", users.operator, { task: "jobs:OptimizeJobsTask", args: { jobIds: "seven" } });
     assert.equal(bad.statusCode, 400);
     assert.match(bad.json().detail, /jobIds/);
