@@ -9,6 +9,7 @@ import type { Engine } from "../engine/wiring.ts";
 import type { TaskDB } from "../db/sql/task-db.ts";
 import type { Logger } from "../logging.ts";
 import { BROKER_EPOCH_KEY } from "../redis-keys.ts";
+import { lastBrokerWipe, type BrokerWipeView } from "../ops/broker-wipes.ts";
 
 export const THROUGHPUT_MINUTES = 60;
 
@@ -22,6 +23,8 @@ export interface Snapshot {
   outbox: number;
   /** The broker epoch; a new value means the broker was wiped and re-seeded. */
   epoch: string | null;
+  /** The last broker wipe the scheduler recorded and the tasks it lost (wipe accounting); null: none or no TaskDB. */
+  lastWipe: BrokerWipeView | null;
   /** Tasks finished per minute over the last hour, oldest minute first. */
   completedPerMinute: number[];
   failedPerMinute: number[];
@@ -35,13 +38,14 @@ function oldestWaiting(q: QueueStatus, now: number): number | null {
 
 export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): Promise<Snapshot> {
   const now = Date.now();
-  const [queues, byVo, outbox, epoch, throughput] = await Promise.all([
+  const [queues, byVo, outbox, epoch, throughput, lastWipe] = await Promise.all([
     queueStatuses(engine.producer),
     taskDB ? taskDB.countByVo({ status: "pending" }) : Promise.resolve(null),
     outboxSize(engine.redis),
     engine.redis.get(BROKER_EPOCH_KEY),
     // Counted by the outcome step (src/engine/task-stats.ts), not read from BullMQ's finished sets, whose retention may be short.
     readThroughput(engine.redis, THROUGHPUT_MINUTES, now),
+    taskDB ? lastBrokerWipe(taskDB) : Promise.resolve(null),
   ]);
   return {
     at: now,
@@ -50,6 +54,7 @@ export async function takeSnapshot(engine: Engine, taskDB: TaskDB | undefined): 
     deadLettersByVo: byVo,
     outbox,
     epoch,
+    lastWipe,
     completedPerMinute: throughput.completed,
     failedPerMinute: throughput.failed,
   };
@@ -86,8 +91,15 @@ export function liveValues(s: Snapshot, vo: string | undefined): Record<string, 
   out["dlq.pending"] = dl === null ? "-" : String(dl);
   out["dlq.outbox"] = String(s.outbox);
   out.epoch = s.epoch ?? "none (broker not seeded yet)";
+  out.wipe = wipeText(s.lastWipe);
   out["throughput.hour"] = String(s.completedPerMinute.reduce((a, b) => a + b, 0));
   return out;
+}
+
+/** The last broker wipe in one line: when, and how many queued tasks it lost (as of the snapshot before it). */
+export function wipeText(w: BrokerWipeView | null): string {
+  if (!w) return "none recorded";
+  return `${w.detectedAt}: ${w.lost === null ? "unknown number of" : w.lost} tasks lost${w.snapshotAt ? ` (snapshot of ${w.snapshotAt})` : " (no snapshot before it)"}`;
 }
 
 type Listener = (s: Snapshot) => void;

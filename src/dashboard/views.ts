@@ -89,6 +89,7 @@ export function overviewPage(ctx: PageContext, s: Snapshot, vo: string | undefin
 <dl class="facts"><dt>Dead letters pending</dt><dd><a href="${ctx.root}/dead-letters/?status=pending" data-live="dlq.pending">${v["dlq.pending"]}</a></dd>
 <dt>Not yet written to TaskDB</dt><dd data-live="dlq.outbox">${v["dlq.outbox"]}</dd>
 <dt>Broker epoch</dt><dd data-live="epoch">${v.epoch}</dd>
+<dt>Last broker wipe</dt><dd data-live="wipe">${v.wipe}</dd>
 <dt>Finished in the last hour</dt><dd data-live="throughput.hour">${v["throughput.hour"]}</dd>
 <dt>Updated</dt><dd data-live="at">${v.at}</dd></dl>
 <h2>Throughput, last hour</h2>${chart(s.completedPerMinute, s.failedPerMinute)}`,
