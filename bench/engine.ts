@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
+import pino from "pino";
 import { z } from "zod";
 import { openNoDependencies } from "../src/engine/execution.ts";
 import { Producer } from "../src/engine/producer.ts";
@@ -92,7 +93,7 @@ try {
   for (let i = 0; i < BACKLOG; i += 5_000) {
     await producer.submitBulk(Array.from({ length: 5_000 }, (_, j) => ({ task: "bench:Filler", args: { i: i + j } })));
   }
-  const worker = new TaskWorker({ size: "medium", concurrency: 8, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies });
+  const worker = new TaskWorker({ size: "medium", concurrency: 8, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, logger: pino({ level: "silent" }) });
   await worker.start();
   const latencies: number[] = [];
   for (let i = 0; i < PROBES; i++) {
