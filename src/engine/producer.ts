@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { FlowProducer, Queue, type JobsOptions } from "bullmq";
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
-import { TasksSettings } from "../settings.ts";
 import { connectBroker } from "./connection.ts";
 import { injectTraceContext } from "../observability/tracing.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
