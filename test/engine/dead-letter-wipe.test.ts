@@ -5,9 +5,8 @@
 // a no-op), so whatever reached TaskDB got there by the write-through alone.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { Redis } from "ioredis";
 import pino from "pino";
-import { RedisServer } from "../support/redis.ts";
+import { flushBroker, RedisServer, redisClient } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { waitFor } from "./support.ts";
 
@@ -27,7 +26,7 @@ class NeverDrains extends DeadLetterDrainer {
 }
 
 describe("write-through dead letters survive a broker wipe", () => {
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = redisClient(server.url, { maxRetriesPerRequest: null });
   const producer = new Producer({ connection: server.url, registry });
   let taskDB: InstanceType<typeof TaskDB>;
   let worker: InstanceType<typeof TaskWorker>;
@@ -58,7 +57,7 @@ describe("write-through dead letters survive a broker wipe", () => {
       return failed.length >= 20 ? failed.map((j) => j.id!) : undefined;
     });
     assert.equal(await outboxSize(redis), 0, "nothing went through the outbox");
-    await redis.flushall();
+    await flushBroker(redis); // every master on a cluster
     await worker.close(1_000); // tasks it had already taken may still fail (and be written) until it stops
 
     const inTaskDB = new Set((await taskDB.list({ taskName: "trust:Doomed" }, { limit: 1_000 })).map((e) => e.taskId));
