@@ -3,7 +3,7 @@ import { validateArgs } from "../engine/producer.ts";
 import { isPeriodicTaskClass, isVoAwareTaskClass, type TaskClass } from "../engine/task.ts";
 import type { TaskRegistry } from "../engine/task-registry.ts";
 import { DiracxError } from "../errors.ts";
-import { queueNameFor, scheduledJobTemplate, type JobTemplate, type Priority, type Retention, type Size } from "./engine-bridge.ts";
+import { queueNameFor, scheduledJobTemplate, type JobTemplate, type Priority, type Size } from "./engine-bridge.ts";
 import { specOfSchedule, type ScheduleSpec } from "../schedule/index.ts";
 
 /** What the scheduler needs to know about one periodic task class. */
@@ -75,7 +75,7 @@ export function periodicTasks(registry: TaskRegistry): PeriodicTaskInfo[] {
  */
 export function computeDesiredSchedules(
   tasks: readonly PeriodicTaskInfo[],
-  inputs: { vos: readonly string[]; tasksConfig: TasksConfig | undefined; retention?: Retention },
+  inputs: { vos: readonly string[]; tasksConfig: TasksConfig | undefined },
 ): { schedules: DesiredSchedule[]; problems: ScheduleProblem[] } {
   const schedules: DesiredSchedule[] = [];
   const problems: ScheduleProblem[] = [];
@@ -101,7 +101,7 @@ export function computeDesiredSchedules(
             priority: task.priority,
             size: task.size,
             queue: queueNameFor(task.size),
-            template: scheduledJobTemplate(task.taskId, args, task.priority, id, inputs.retention),
+            template: scheduledJobTemplate(task.taskId, args, task.priority, id),
           });
         } catch (err) {
           if (!(err instanceof DiracxError)) throw err;
@@ -122,10 +122,8 @@ export function desiredFromConfig(
   tasks: readonly PeriodicTaskInfo[],
   config: { current(): { Registry: Record<string, unknown> } },
   tasksConfig: { current(): TasksConfig | undefined },
-  /** The retention of the task system's settings (read at wiring); default: the settings' defaults. */
-  retention?: Retention,
 ): () => { schedules: DesiredSchedule[]; problems: ScheduleProblem[] } {
-  return () => computeDesiredSchedules(tasks, { vos: Object.keys(config.current().Registry), tasksConfig: tasksConfig.current(), ...(retention ? { retention } : {}) });
+  return () => computeDesiredSchedules(tasks, { vos: Object.keys(config.current().Registry), tasksConfig: tasksConfig.current() });
 }
 
 /** Calls `listener` when any of the sources changes; returns the unsubscribe function. */

@@ -5,11 +5,11 @@
 import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
 import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
-import { newTaskJobData, taskJobOptions, type Retention } from "../engine/producer.ts";
+import { newTaskJobData, taskJobOptions } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 import { brokerErrorReporter } from "../engine/connection.ts";
 
-export { BULL_PREFIX, brokerErrorReporter, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Retention, type Size };
+export { BULL_PREFIX, brokerErrorReporter, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size };
 
 export interface JobTemplate {
   name: string;
@@ -23,8 +23,8 @@ export interface JobTemplate {
  * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
  * each run's own submission time is BullMQ's `job.timestamp`.
  */
-export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string, retention?: Retention): JobTemplate {
+export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
   const labels: Record<string, string> = { schedule: scheduleId };
   if (typeof args.vo === "string") labels.vo = args.vo;
-  return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority, retention) };
+  return { name: taskId, data: newTaskJobData(args, labels), opts: taskJobOptions(priority) };
 }
