@@ -140,6 +140,8 @@ describe("chaos: a JobDB outage longer than the optimiser's retries strands no j
     // The outage outlasts every retry: each optimisation task has failed for good, and said so.
     await until("every optimisation task failed for good", () => taskIds.every((id) => pool.failures.has(id)), 120_000);
     for (const id of taskIds) assert.equal(pool.failures.get(id)?.reason, "no retry left");
+    // The worker logs the final failure before BullMQ has moved the job: wait for the move itself.
+    await until("the first optimisation task is failed in BullMQ", async () => (await queue.getJobState(taskIds[0]!)) === "failed", 30_000);
     assert.equal(await queue.getJobState(taskIds[0]!), "failed");
 
     // The sweep runs while the database is still down (and fails, and runs again a second later).
