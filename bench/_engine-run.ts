@@ -4,6 +4,8 @@
 // noop is the engine as shipped (metrics counted, tracing off); bare the same with the metric
 // updates stubbed out; traced the same with tracing on and spans kept by an in-memory exporter.
 // Runs a warm-up batch, then prints {"rate": <tasks per second>} on stdout.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
@@ -14,7 +16,7 @@ import { Producer } from "../src/engine/producer.ts";
 import { defineTask, type ContextOf } from "../src/engine/task.ts";
 import { TaskRegistry } from "../src/engine/task-registry.ts";
 import { TaskWorker } from "../src/engine/worker.ts";
-import { metrics } from "../src/engine/metrics.ts";
+import { metrics, TaskSeries } from "../src/engine/metrics.ts";
 import { enableTracing } from "../src/observability/tracing.ts";
 import { ConcurrencyLimiter, LockManager, MutexLock, type Lock } from "../src/locks/index.ts";
 
@@ -28,6 +30,9 @@ if (!url || !["bullmq", "noop", "locked", "bare", "traced"].includes(mode ?? "")
 }
 
 if (mode === "bare") {
+  // Every metric update the engine makes: the per-task series (the hot path) and prom-client's own.
+  TaskSeries.prototype.count = () => {};
+  TaskSeries.prototype.observeDuration = () => {};
   for (const m of Object.values(metrics) as { inc?: unknown; observe?: unknown }[]) {
     if (m.inc) m.inc = () => {};
     if (m.observe) m.observe = () => {};
@@ -54,6 +59,22 @@ class Locked extends defineTask({ args: z.object({ i: z.number() }), size: "medi
   async execute(_ctx: ContextOf<typeof Locked>) {
     return null;
   }
+}
+
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 100 });
+  await session.post("Profiler.start");
+  return {
+    async stop(file) {
+      const { profile } = await session.post("Profiler.stop");
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 const redis = new Redis(url, { maxRetriesPerRequest: null });
@@ -116,6 +137,10 @@ await fill(WARMUP);
 await drain(WARMUP);
 await redis.flushall();
 await fill(TASKS);
+// BENCH_ENGINE_PROFILE=<dir>: a CPU profile of the measured drain only (not the warm-up or the fill).
+const profileDir = process.env.BENCH_ENGINE_PROFILE;
+const profiler = profileDir ? await startProfile() : undefined;
 await drain(TASKS, (rate) => process.stdout.write(`${JSON.stringify({ rate })}\n`));
+if (profiler && profileDir) await profiler.stop(path.join(profileDir, `${mode}.cpuprofile`));
 await producer.close();
 redis.disconnect();

@@ -22,7 +22,7 @@ import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } fro
 import type { AttemptOutcome } from "./execution.ts";
 import { appendDeferral, appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
 import { refuseInvalidJob, type InvalidJobError } from "./job-validation.ts";
-import { metrics, recordDeadLettered, recordLockWaitOf } from "./metrics.ts";
+import { recordDeadLettered, recordLockWaitOf, taskSeries, type TaskSeries } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
 import type { DecidedRetries, RetryOverrideResolver } from "./retry-strategy.ts";
@@ -114,12 +114,6 @@ export function decide(outcome: AttemptOutcome, input: DecisionInput): AttemptDe
   }
 }
 
-interface Labels {
-  base: { task: string; size: Size; priority: string };
-  completed: { task: string; size: Size; priority: string; outcome: string };
-  failed: { task: string; size: Size; priority: string; outcome: string };
-}
-
 export interface OutcomeStepOptions {
   /** BullMQ's connection (dead letters go to the outbox on it, ordered with the job's own updates). */
   redis: BrokerConnection;
@@ -152,18 +146,14 @@ type FinalDecision = Extract<AttemptDecision, { kind: "final" }>;
  * error with its decided retry delay). One per worker.
  */
 export class OutcomeStep {
-  private readonly labels = new Map<string, Labels>();
+  private readonly series = new Map<string, TaskSeries>();
   constructor(private readonly opts: OutcomeStepOptions) {}
 
-  /** Metric labels per task name, built once (prom-client hashes them on every update). */
-  private labelsOf(name: string, cls: Pick<TaskClass, "size" | "priority"> | undefined): Labels {
-    let labels = this.labels.get(name);
-    if (!labels) {
-      const base = { task: name, size: cls?.size ?? this.opts.size, priority: cls?.priority ?? "unknown" };
-      labels = { base, completed: { ...base, outcome: "completed" }, failed: { ...base, outcome: "failed" } };
-      this.labels.set(name, labels);
-    }
-    return labels;
+  /** The metric series of a task name, looked up once per worker (metrics.ts). */
+  private seriesOf(name: string, cls: Pick<TaskClass, "size" | "priority"> | undefined): TaskSeries {
+    let s = this.series.get(name);
+    if (!s) this.series.set(name, (s = taskSeries({ task: name, size: cls?.size ?? this.opts.size, priority: cls?.priority ?? "unknown" })));
+    return s;
   }
 
   /**
@@ -183,15 +173,15 @@ export class OutcomeStep {
   /** A task that was deferred and now got past its locks observes how long it waited for them. */
   private lockWaited(s: SettleInput, decision: AttemptDecision): void {
     if (decision.kind === "deferral" || (decision.kind === "final" && decision.reason === "failed before the task body")) return;
-    recordLockWaitOf(this.labelsOf(s.job.name, s.cls).base, s.job.data.meta, s.startedAt);
+    recordLockWaitOf(this.seriesOf(s.job.name, s.cls).labels, s.job.data.meta, s.startedAt);
   }
 
   private succeeded(s: SettleInput, decision: Extract<AttemptDecision, { kind: "success" }>): void {
-    const labels = this.labelsOf(s.job.name, s.cls);
+    const series = this.seriesOf(s.job.name, s.cls);
     // No extra write on the hot path: the successful attempt is described by
     // BullMQ's own fields (attemptsMade, processedOn, finishedOn, returnvalue).
-    metrics.completed.inc(labels.base);
-    metrics.duration.observe(labels.completed, s.durationMs / 1000);
+    series.count("completed");
+    series.observeDuration("completed", s.durationMs / 1000);
     // A line per success is debug: at thousands of tasks a second it would drown the
     // failures, and completions are counted in the metrics and kept in BullMQ anyway.
     if (this.opts.log.isLevelEnabled("debug")) s.log().debug({ durationMs: Math.round(s.durationMs) }, "task completed");
@@ -201,7 +191,7 @@ export class OutcomeStep {
   private async settleAsync(s: SettleInput, decision: AttemptDecision): Promise<unknown> {
     const { job, token, attempt, startedAt, durationMs } = s;
     const data = job.data;
-    const labels = this.labelsOf(job.name, s.cls);
+    const series = this.seriesOf(job.name, s.cls);
     const seconds = durationMs / 1000;
     switch (decision.kind) {
       case "success": {
@@ -215,7 +205,7 @@ export class OutcomeStep {
         const meta = appendDeferral(data.meta, { at: Date.now(), blockedBy: decision.blockedBy, retryAfterMs: decision.retryAfterMs, delayMs: decision.delayMs });
         await job.updateData({ ...data, meta });
         await job.moveToDelayed(Date.now() + decision.delayMs, token);
-        metrics.deferred.inc(labels.base);
+        series.count("deferred");
         if (this.opts.log.isLevelEnabled("debug")) {
           s.log().debug({ blockedBy: decision.blockedBy, retryAfterMs: decision.retryAfterMs, delayMs: decision.delayMs, deferrals: meta.deferrals }, "lock busy; task deferred");
         }
@@ -225,7 +215,7 @@ export class OutcomeStep {
       case "requeue": {
         await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs, outcome: "requeued" }) });
         await job.moveToWait(token);
-        metrics.requeued.inc(labels.base);
+        series.count("requeued");
         s.log().warn("task aborted by shutdown; put back in its queue");
         this.tell(job, decision);
         throw new WaitingError();
@@ -234,12 +224,12 @@ export class OutcomeStep {
       case "final": {
         const { error } = decision;
         await job.updateData({ ...data, meta: appendHistory(data.meta, { attempt, startedAt, durationMs, outcome: "failed", error: errorRecord(error) }) });
-        metrics.duration.observe(labels.failed, seconds);
+        series.observeDuration("failed", seconds);
         if (decision.kind === "retry") {
-          metrics.retried.inc(labels.base);
+          series.count("retried");
           s.log().info({ error: errorRecord(error), retryInMs: decision.delayMs }, "task attempt failed; will retry");
         } else {
-          await this.failedForGood(job, attempt, decision, labels, s.log());
+          await this.failedForGood(job, attempt, decision, series, s.log());
         }
         // The task's own error goes to BullMQ (its failedReason and stack), with the decided delay.
         const thrown = error instanceof Error ? error : new Error(String(error));
@@ -261,7 +251,7 @@ export class OutcomeStep {
     const decision: FinalDecision = { kind: "final", error, reason: "unknown task", deadLetter: true };
     const log = this.opts.log.child({ taskId: job.id, task: job.name, attempt });
     await this.recordFailure(job, attempt, error);
-    await this.failedForGood(job, attempt, decision, this.labelsOf(job.name, undefined), log);
+    await this.failedForGood(job, attempt, decision, this.seriesOf(job.name, undefined), log);
     this.tell(job, decision);
     throw error;
   }
@@ -275,7 +265,7 @@ export class OutcomeStep {
     const attempt = job.attemptsMade + 1;
     const decision: FinalDecision = { kind: "final", error, reason: "invalid job", deadLetter: true };
     const log = this.opts.log.child({ taskId: job.id, task: job.name, attempt, priority: cls.priority });
-    await this.failedForGood(job, attempt, decision, this.labelsOf(job.name, cls), log);
+    await this.failedForGood(job, attempt, decision, this.seriesOf(job.name, cls), log);
     await refuseInvalidJob(job, attempt, error);
     this.tell(job, decision);
     throw error;
@@ -292,7 +282,7 @@ export class OutcomeStep {
     const decision: FinalDecision = { kind: "final", error, reason: "stalled limit", deadLetter: true };
     const log = this.opts.log.child({ taskId: job.id, task: job.name, attempt, ...(cls ? { priority: cls.priority } : {}) });
     await this.recordFailure(job, attempt, error);
-    await this.failedForGood(job, attempt, decision, this.labelsOf(job.name, cls), log);
+    await this.failedForGood(job, attempt, decision, this.seriesOf(job.name, cls), log);
     this.tell(job, decision);
   }
 
@@ -303,13 +293,13 @@ export class OutcomeStep {
     await job.updateData({ ...data, meta: appendHistory(data.meta, rec) });
   }
 
-  private async failedForGood(job: Job<TaskJobData>, attempt: number, d: FinalDecision, labels: Labels, log: Logger): Promise<void> {
-    metrics.failed.inc(labels.base);
+  private async failedForGood(job: Job<TaskJobData>, attempt: number, d: FinalDecision, series: TaskSeries, log: Logger): Promise<void> {
+    series.count("failed");
     log.warn({ error: errorRecord(d.error), reason: d.reason, deadLetter: d.deadLetter }, "task failed for good");
     if (!d.deadLetter) return;
     try {
       await onFinalFailure(this.opts.redis, job, attempt, d.error, this.opts.deadLetters, this.opts.maxPayloadBytes);
-      recordDeadLettered(labels.base);
+      recordDeadLettered(series);
     } catch (err) {
       // Loud: this final failure is now known only from this line.
       log.error({ err: errorRecord(err) }, "could not dead-letter a task that failed for good");

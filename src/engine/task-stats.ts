@@ -43,24 +43,36 @@ export type CountedDecision =
   | { kind: "final"; error: unknown; reason: string }
   | { kind: "requeue" };
 
+/** One task's outcomes since the last write: four counters and a duration histogram (bucket -> count). */
+interface Tally {
+  counts: Record<StatOutcome, number>;
+  durations: Map<number, number>;
+}
+
 interface Pending {
-  counts: Map<string, number>;
+  tallies: Map<string, Tally>;
   lastFailure: Map<string, string>;
 }
 
+function emptyPending(): Pending {
+  return { tallies: new Map(), lastFailure: new Map() };
+}
+
 class Recorder {
-  private pending: Pending = { counts: new Map(), lastFailure: new Map() };
+  private pending: Pending = emptyPending();
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
 
   constructor(private readonly redis: BrokerConnection) {}
 
+  /** The hot path (once per outcome): a Map lookup and two increments, no string built. */
   record(task: string, outcome: StatOutcome, durationMs: number | undefined, failure?: string): void {
-    const c = this.pending.counts;
-    c.set(`${task}\t${outcome}`, (c.get(`${task}\t${outcome}`) ?? 0) + 1);
+    let tally = this.pending.tallies.get(task);
+    if (!tally) this.pending.tallies.set(task, (tally = { counts: { completed: 0, failed: 0, retried: 0, deferred: 0 }, durations: new Map() }));
+    tally.counts[outcome]++;
     if (durationMs !== undefined) {
-      const f = `${task}\td\t${durationBucket(durationMs)}`;
-      c.set(f, (c.get(f) ?? 0) + 1);
+      const b = durationBucket(durationMs);
+      tally.durations.set(b, (tally.durations.get(b) ?? 0) + 1);
     }
     if (failure) this.pending.lastFailure.set(task, failure);
     if (!this.timer) {
@@ -73,32 +85,37 @@ class Recorder {
 
   private tick(): void {
     this.timer = undefined;
-    if (this.pending.counts.size === 0 && this.pending.lastFailure.size === 0) return;
+    if (this.pending.tallies.size === 0 && this.pending.lastFailure.size === 0) return;
     void this.flush();
     this.timer = setTimeout(() => this.tick(), FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
   private async flush(): Promise<void> {
-    const { counts, lastFailure } = this.pending;
-    if (counts.size === 0 && lastFailure.size === 0) return;
-    this.pending = { counts: new Map(), lastFailure: new Map() };
+    const { tallies, lastFailure } = this.pending;
+    if (tallies.size === 0 && lastFailure.size === 0) return;
+    this.pending = emptyPending();
     if (this.redis.status === "end") return; // the worker closed its connection: nothing to write to
+    // Hash fields: `<task>\t<outcome>` and `<task>\td\t<bucket>` (what summarise() reads).
+    const fields: [string, number][] = [];
+    const totals = { completed: 0, failed: 0 };
+    for (const [task, { counts, durations }] of tallies) {
+      for (const outcome of STAT_OUTCOMES) if (counts[outcome]) fields.push([`${task}\t${outcome}`, counts[outcome]]);
+      for (const [b, n] of durations) fields.push([`${task}\td\t${b}`, n]);
+      totals.completed += counts.completed;
+      totals.failed += counts.failed;
+    }
     const now = Date.now();
     const pipe = this.redis.pipeline();
     for (const g of Object.keys(GRANULARITIES) as Granularity[]) {
       const { ms, keepMs } = GRANULARITIES[g];
       const key = taskStatsKey(g, Math.floor(now / ms) * ms);
-      for (const [field, n] of counts) pipe.hincrby(key, field, n);
+      for (const [field, n] of fields) pipe.hincrby(key, field, n);
       pipe.pexpire(key, keepMs + ms);
     }
     // Totals per minute, every task together: the throughput chart.
     const minuteKey = taskStatsKey("1m", Math.floor(now / MINUTE.ms) * MINUTE.ms);
-    for (const outcome of ["completed", "failed"] as const) {
-      let n = 0;
-      for (const [field, c] of counts) if (field.endsWith(`\t${outcome}`)) n += c;
-      if (n) pipe.hincrby(minuteKey, outcome, n);
-    }
+    for (const outcome of ["completed", "failed"] as const) if (totals[outcome]) pipe.hincrby(minuteKey, outcome, totals[outcome]);
     pipe.pexpire(minuteKey, MINUTE.keepMs + MINUTE.ms);
     if (lastFailure.size) pipe.hset(TASK_LAST_FAILURE_KEY, Object.fromEntries(lastFailure));
     try {

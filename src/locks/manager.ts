@@ -84,6 +84,12 @@ function isHeld(kind: LockKind): boolean {
   return kind !== "rate";
 }
 
+/** The holder info JSON without its end: the script appends the acquisition time and the brace. */
+function holderInfoPrefix(holder: LockHolder | undefined): string {
+  const json = JSON.stringify(holder ?? {});
+  return `${json.slice(0, -1)}${json === "{}" ? "" : ","}"acquiredAt":`;
+}
+
 function parseHolder(json: string | undefined): LockHolder & { acquiredAt?: number } {
   if (json === undefined) return {};
   try {
@@ -112,7 +118,7 @@ export class LockManager {
     checkTtl(ttlMs);
     const wanted = dedupe(locks.filter((l) => l.enabled && !(opts.skipLimiters && l.isLimiter)));
     if (wanted.length === 0) return { acquired: true, held: { ownerId, locks: [], acquiredAt: Date.now() } };
-    const args: (string | number)[] = [ownerId, ttlMs, JSON.stringify(opts.holder ?? {})];
+    const args: (string | number)[] = [ownerId, ttlMs, holderInfoPrefix(opts.holder)];
     for (const lock of wanted) {
       if (lock instanceof RateLimiter) args.push(lock.kind, lock.limit ?? 0, lock.windowMs ?? 0, lock.permits);
       else if (lock instanceof ConcurrencyLimiter) args.push(lock.kind, lock.limit ?? 0, "", "");

@@ -52,7 +52,13 @@ describe("observability: health listeners", () => {
       return sample(body, "diracx_tasks_completed_total", labels("test:Recorder")) === 2 && sample(body, "diracx_tasks_failed_total", labels("test:AlwaysFails")) === 1 ? body : undefined;
     }, 60_000);
     assert.equal(sample(text, "diracx_tasks_retried_total", labels("test:AlwaysFails")), 2, "two retries before the final failure");
-    assert.equal(sample(text, "diracx_tasks_duration_seconds_count", { ...labels("test:Recorder"), outcome: "completed" }), 2);
+    const completed = { ...labels("test:Recorder"), outcome: "completed" };
+    assert.equal(sample(text, "diracx_tasks_duration_seconds_count", completed), 2);
+    assert.equal(sample(text, "diracx_tasks_duration_seconds_bucket", { ...completed, le: "+Inf" }), 2, "every attempt is in the +Inf bucket");
+    assert.equal(sample(text, "diracx_tasks_duration_seconds_bucket", { ...completed, le: "3600" }), 2, "buckets are cumulative");
+    assert.ok((sample(text, "diracx_tasks_duration_seconds_sum", completed) ?? 0) > 0, "the attempts' total duration");
+    assert.equal(sample(text, "diracx_tasks_duration_seconds_count", { ...labels("test:AlwaysFails"), outcome: "failed" }), 3, "three failed attempts");
+    assert.match(text, /^# TYPE diracx_tasks_duration_seconds histogram$/m);
     assert.match(text, /^process_cpu_user_seconds_total /m, "default process metrics are served");
     // Queue-level gauges come from the scheduler only.
     assert.doesNotMatch(text, /diracx_tasks_queue_depth/);

@@ -16,18 +16,21 @@ local function member_for(kind, owner)
 end
 
 -- Drops holders whose expiry has passed, with their holder info: a crashed holder (reader,
--- writer or limiter slot) stops counting once its TTL runs out.
+-- writer or limiter slot) stops counting once its TTL runs out. Returns how many were dropped.
 local function prune(key, hkey, now)
   local expired = redis.call('ZRANGEBYSCORE', key, '-inf', now)
-  if #expired == 0 then return end
+  if #expired == 0 then return 0 end
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   -- unpack() is bounded by the Lua stack, so delete in slices.
   for i = 1, #expired, 1000 do
     redis.call('HDEL', hkey, unpack(expired, i, math.min(i + 999, #expired)))
   end
+  return #expired
 end
 
 -- Keeps both keys alive exactly as long as their last holder, or deletes them when empty.
+-- (Elsewhere the keys' expiry may run past the last holder's, never short of it: a release
+-- leaves it, since members are judged by their own scores and the keys go by that expiry.)
 local function refresh_expiry(key, hkey)
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
   if #last == 0 then

@@ -10,6 +10,8 @@ for i = 1, #KEYS / 2 do
   local m = member_for(ARGV[1 + i], owner)
   released = released + redis.call('ZREM', key, m)
   redis.call('HDEL', hkey, m)
-  refresh_expiry(key, hkey)
+  -- The keys' expiry already covers every remaining holder (each hold pushed it out to its own
+  -- expiry at least), so only an empty lock needs a write.
+  if redis.call('ZCARD', key) == 0 then redis.call('DEL', key, hkey) end
 end
 return released
