@@ -4,21 +4,31 @@
 // noop is the engine as shipped (metrics counted, tracing off); bare the same with the metric
 // updates stubbed out; traced the same with tracing on and spans kept by an in-memory exporter.
 // Runs a warm-up batch, then prints {"rate": <tasks per second>} on stdout.
+// The engine measured is the compiled build (dist/, what plain `node` runs in production;
+// bench/engine.ts builds it first); BENCH_ENGINE_BUILD=src measures the sources through tsx.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { openNoDependencies } from "../src/engine/execution.ts";
-import { BULL_PREFIX } from "../src/engine/keys.ts";
-import { queueNameFor } from "../src/engine/priorities.ts";
-import { Producer } from "../src/engine/producer.ts";
-import { defineTask, type ContextOf } from "../src/engine/task.ts";
-import { TaskRegistry } from "../src/engine/task-registry.ts";
-import { TaskWorker } from "../src/engine/worker.ts";
-import { metrics, TaskSeries } from "../src/engine/metrics.ts";
-import { enableTracing } from "../src/observability/tracing.ts";
-import { ConcurrencyLimiter, LockManager, MutexLock, type Lock } from "../src/locks/index.ts";
+import type { ContextOf } from "../src/engine/task.ts";
+import type { Lock } from "../src/locks/index.ts";
+
+const fromSources = process.env.BENCH_ENGINE_BUILD === "src";
+/** A module of the engine, compiled or from the sources (the types are the sources' either way). */
+function engine<T>(module: string): Promise<T> {
+  return import(fromSources ? `../src/${module}.ts` : `../dist/src/${module}.js`) as Promise<T>;
+}
+const { openNoDependencies } = await engine<typeof import("../src/engine/execution.ts")>("engine/execution");
+const { BULL_PREFIX } = await engine<typeof import("../src/engine/keys.ts")>("engine/keys");
+const { queueNameFor } = await engine<typeof import("../src/engine/priorities.ts")>("engine/priorities");
+const { Producer } = await engine<typeof import("../src/engine/producer.ts")>("engine/producer");
+const { defineTask } = await engine<typeof import("../src/engine/task.ts")>("engine/task");
+const { TaskRegistry } = await engine<typeof import("../src/engine/task-registry.ts")>("engine/task-registry");
+const { TaskWorker } = await engine<typeof import("../src/engine/worker.ts")>("engine/worker");
+const { metrics, TaskSeries } = await engine<typeof import("../src/engine/metrics.ts")>("engine/metrics");
+const { enableTracing } = await engine<typeof import("../src/observability/tracing.ts")>("observability/tracing");
+const { ConcurrencyLimiter, LockManager, MutexLock } = await engine<typeof import("../src/locks/index.ts")>("locks/index");
 
 const [mode, url, tasksArg] = process.argv.slice(2);
 const TASKS = Number(tasksArg);

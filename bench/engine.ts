@@ -7,7 +7,8 @@
 // warms up first) so neither side inherits the other's state, in interleaved
 // rounds (BullMQ, engine, engine with locks, BullMQ, …) because shared VMs
 // drift by tens of percent between runs; each ratio is taken between medians.
-// Worker logs go to /dev/null (a log reader that never pushes back).
+// Worker logs go to /dev/null (a log reader that never pushes back). The throughputs are those of
+// the compiled build (dist/, built here from the current sources), as production runs it.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -40,6 +41,11 @@ class Filler extends defineTask({ args: z.object({ i: z.number() }), size: "medi
 }
 
 const emit = emitter("engine");
+if (process.env.BENCH_ENGINE_BUILD !== "src") {
+  const root = path.resolve(import.meta.dirname, "..");
+  const b = spawnSync(process.execPath, ["--import", "tsx", path.join(root, "scripts/build.ts"), root], { stdio: ["ignore", "ignore", "inherit"] });
+  if (b.status !== 0) throw new Error(`bench engine: building dist/ failed (exit ${b.status ?? b.signal}); run npm run build to see why`);
+}
 const server = await RedisServer.start();
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
 const registry = TaskRegistry.fromClasses({ "bench:Probe": Probe, "bench:Filler": Filler });
@@ -76,7 +82,7 @@ try {
   }
   emit("bullmq_noop_rate", median(plain), "tasks/s", "reference");
   emit("noop_rate", median(noop), "tasks/s", "reference");
-  emit("noop_throughput_ratio", median(noop) / median(plain), "ratio", ">= 0.8");
+  emit("noop_throughput_ratio", median(noop) / median(plain), "ratio", ">= 0.85");
   // Observability's cost, against the same engine with metric updates stubbed out (the plain engine).
   emit("bare_engine_rate", median(bare), "tasks/s", "reference");
   emit("metrics_tracing_off_ratio", median(noop) / median(bare), "ratio", ">= 0.97");

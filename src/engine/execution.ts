@@ -61,6 +61,55 @@ export function timeoutOf(cls: TaskClass): number {
 type Abort = (reason: Error) => void;
 
 /**
+ * The deadlines of running attempts with one timeout, in the order they were set (a timeout is
+ * fixed per task class, so that is deadline order): one timer armed for the earliest, and an
+ * attempt costs a Set insertion and deletion instead of a Timeout object (Node's own timer
+ * lists are ordered the same way, but each setTimeout allocates and tracks an async resource).
+ */
+class Deadlines {
+  private readonly pending = new Set<{ at: number; expire: () => void }>();
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly ms: number) {}
+
+  /** Calls `expire` after the timeout unless the returned function is called first. */
+  set(expire: () => void): () => void {
+    const entry = { at: performance.now() + this.ms, expire };
+    this.pending.add(entry);
+    if (!this.timer) this.arm(this.ms);
+    return () => {
+      this.pending.delete(entry);
+      // The timer holds the process like the attempt's own timeout would; none is left once all ended.
+      if (this.pending.size === 0 && this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+    };
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(() => this.fire(), Math.max(0, delayMs));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const entry of this.pending) {
+      if (entry.at > now) return this.arm(entry.at - now);
+      this.pending.delete(entry);
+      entry.expire();
+    }
+  }
+}
+
+const deadlinesByTimeout = new Map<number, Deadlines>();
+
+function deadlines(ms: number): Deadlines {
+  let d = deadlinesByTimeout.get(ms);
+  if (!d) deadlinesByTimeout.set(ms, (d = new Deadlines(ms)));
+  return d;
+}
+
+/**
  * The attempts a worker is running, so its shutdown deadline can abort them
  * all (a Set rather than one listener per attempt on a shared AbortSignal).
  */
@@ -213,7 +262,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const aborter = new AttemptAbort();
   input.running?.add(aborter.abort);
   const timeoutMs = timeoutOf(cls);
-  const timer = setTimeout(() => aborter.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)), timeoutMs);
+  const clearDeadline = deadlines(timeoutMs).set(() => aborter.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)));
   const ctx = new AttemptContext(input, aborter);
   const extender = held && manager ? extendWhileRunning(manager, held, input, aborter, (lost) => (ctx.lockLost = lost)) : undefined;
 
@@ -239,7 +288,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     }
     outcome = error instanceof ShutdownAbort ? { kind: "requeue", durationMs: 0 } : { kind: "failed", error, phase: "run", durationMs: 0 };
   } finally {
-    clearTimeout(timer);
+    clearDeadline();
     if (extender) clearInterval(extender);
     input.running?.delete(aborter.abort);
     if (held && manager) {

@@ -148,8 +148,9 @@ export class UnparsableJobData {
   ) {}
 }
 
-/** UTF-16 length of each job's data as read from Redis (a cheap upper bound for the payload check). */
-const rawLength = new WeakMap<object, number>();
+/** UTF-16 length of a job's data as read from Redis (a cheap upper bound for the payload check), set by TaskBullWorker. */
+const RAW_LENGTH = Symbol("diracx.rawDataLength");
+type WithRawLength = { [RAW_LENGTH]?: number };
 
 /**
  * BullMQ's worker, except that a job whose data is not JSON becomes a job carrying
@@ -167,7 +168,7 @@ export class TaskBullWorker<D = TaskJobData> extends Worker<D> {
       (job as { data: unknown }).data = bad;
       return job;
     }
-    if (typeof json.data === "string") rawLength.set(job, json.data.length);
+    if (typeof json.data === "string") (job as WithRawLength)[RAW_LENGTH] = json.data.length;
     return job;
   }
 }
@@ -226,7 +227,7 @@ export function checkJob(job: Pick<Job, "name" | "data">, cls: TaskClass, maxPay
     data = parsed.data;
   }
   try {
-    checkPayloadSize(id, data.args, maxPayloadBytes, rawLength.get(job));
+    checkPayloadSize(id, data.args, maxPayloadBytes, (job as WithRawLength)[RAW_LENGTH]);
     const args = validateArgs(id, cls, data.args);
     return { ok: true, data: args === data.args ? data : { ...data, args } };
   } catch (err) {
