@@ -27,7 +27,7 @@ const { defineTask } = await engine<typeof import("../src/engine/task.ts")>("eng
 const { TaskRegistry } = await engine<typeof import("../src/engine/task-registry.ts")>("engine/task-registry");
 const { TaskWorker } = await engine<typeof import("../src/engine/worker.ts")>("engine/worker");
 const { metrics, TaskSeries } = await engine<typeof import("../src/engine/metrics.ts")>("engine/metrics");
-const { enableTracing } = await engine<typeof import("../src/observability/tracing.ts")>("observability/tracing");
+const { disableTracing, enableTracing } = await engine<typeof import("../src/observability/tracing.ts")>("observability/tracing");
 const { ConcurrencyLimiter, LockManager, MutexLock } = await engine<typeof import("../src/locks/index.ts")>("locks/index");
 
 const [mode, url, tasksArg] = process.argv.slice(2);
@@ -48,12 +48,26 @@ if (mode === "bare") {
     if (m.observe) m.observe = () => {};
   }
 }
+let spansExported: (() => Promise<number>) | undefined;
 if (mode === "traced") {
   const { InMemorySpanExporter } = await import("@opentelemetry/sdk-trace");
-  const exporter = new InMemorySpanExporter();
-  await enableTracing({ exporter });
+  /** Counts what it is sent, so that a processor dropping spans (which would look cheap) is caught. */
+  class CountingExporter extends InMemorySpanExporter {
+    count = 0;
+    override export(...[spans, done]: Parameters<InstanceType<typeof InMemorySpanExporter>["export"]>): void {
+      this.count += spans.length;
+      super.export(spans, done);
+    }
+  }
+  const exporter = new CountingExporter();
+  // Batched, as the OTLP exporter of a real deployment is.
+  await enableTracing({ exporter, processor: "batch" });
   // Spans are kept only as long as a real exporter would hold them before sending.
   setInterval(() => exporter.reset(), 1_000).unref();
+  spansExported = async () => {
+    await disableTracing(); // flushes the last batch
+    return exporter.count;
+  };
 }
 
 class Noop extends defineTask({ args: z.object({ i: z.number() }), size: "medium" }) {
@@ -150,7 +164,11 @@ await fill(TASKS);
 // BENCH_ENGINE_PROFILE=<dir>: a CPU profile of the measured drain only (not the warm-up or the fill).
 const profileDir = process.env.BENCH_ENGINE_PROFILE;
 const profiler = profileDir ? await startProfile() : undefined;
-await drain(TASKS, (rate) => process.stdout.write(`${JSON.stringify({ rate })}\n`));
+let measured = 0;
+await drain(TASKS, (rate) => (measured = rate));
+// Every attempt of the warm-up and the measurement has its span (traced mode).
+const spans = spansExported ? await spansExported() : undefined;
+process.stdout.write(`${JSON.stringify({ rate: measured, ...(spans !== undefined ? { spans, attempts: WARMUP + TASKS } : {}) })}\n`);
 if (profiler && profileDir) await profiler.stop(path.join(profileDir, `${mode}.cpuprofile`));
 await producer.close();
 redis.disconnect();

@@ -64,7 +64,9 @@ function measure(mode: "bullmq" | "noop" | "locked" | "bare" | "traced"): number
   if (!line.startsWith("{")) throw new Error(`${mode} measurement failed (exit ${r.status ?? r.signal}); run bench/_engine-run.ts ${mode} by hand to see why`);
   // The rate is printed before the worker stops; a stop that hangs is reported, not hidden.
   if (r.status !== 0) console.error(`warning: the ${mode} measurement did not exit cleanly after reporting (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
-  return (JSON.parse(line) as { rate: number }).rate;
+  const result = JSON.parse(line) as { rate: number; spans?: number; attempts?: number };
+  if (result.spans !== undefined && result.spans < (result.attempts ?? 0)) console.error(`warning: the traced run exported ${result.spans} spans for ${result.attempts} attempts (spans dropped: its rate flatters tracing)`);
+  return result.rate;
 }
 
 try {

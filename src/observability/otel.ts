@@ -35,9 +35,10 @@ async function grpcExporter(opts: EnableTracingOptions): Promise<SpanExporter> {
 }
 
 export async function createTracing(opts: EnableTracingOptions): Promise<TracingHooks> {
-  // A test exporter sees every span at once; the network exporter batches.
+  // A test exporter sees every span at once (unless batching is asked for); the network exporter batches.
   const given = opts.exporter as SpanExporter | undefined;
-  const processors = given ? [new SimpleSpanProcessor({ exporter: given })] : [new BatchSpanProcessor({ exporter: await grpcExporter(opts) })];
+  const processors =
+    given && opts.processor !== "batch" ? [new SimpleSpanProcessor({ exporter: given })] : [new BatchSpanProcessor({ exporter: given ?? (await grpcExporter(opts)) })];
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.applicationName ?? opts.settings?.applicationName ?? "diracx-tasks" }),
     spanProcessors: processors,

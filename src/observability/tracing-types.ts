@@ -47,6 +47,12 @@ export interface EnableTracingOptions {
   applicationName?: string;
   /** Spans go here instead of the OTLP exporter (tests, benchmarks: an InMemorySpanExporter). */
   exporter?: SpanExporterLike;
+  /**
+   * How a given exporter receives spans: "simple" (default for a given exporter: each span as it
+   * ends, so a test sees it at once) or "batch" (buffered, as the OTLP exporter always is; a
+   * benchmark measures what production pays).
+   */
+  processor?: "simple" | "batch";
   /** OTLP settings when no exporter is given. */
   settings?: InstanceType<typeof OtelSettings>;
 }
