@@ -196,9 +196,13 @@ async function heldLocks(deps: TaskOpsDeps, taskId: string): Promise<HeldLock[]>
 export async function getTask(deps: TaskOpsDeps, taskId: string): Promise<TaskView | undefined> {
   const found = await findJob(deps, taskId);
   if (!found) return undefined;
-  const { job, size } = found;
-  const state = stateOf(await job.getState());
+  const { size } = found;
+  // The state first, then the job as it is now: a job's data is written before it changes state
+  // (a failed attempt's record, then the move to failed), so the view never shows a final
+  // state with the history of an earlier attempt.
+  const state = stateOf(await found.job.getState());
   if (!state) return undefined; // removed between the two reads
+  const job = ((await deps.producer.queue(size).getJob(taskId)) as AnyJob | undefined) ?? found.job;
   const meta = job.data?.meta;
   const parentId = job.parentKey ? jobIdOfKey(job.parentKey) : meta?.parentTaskId;
   const children = await Promise.all((job.data?.fanout?.children ?? []).map(([id, task]) => related(deps, id, task)));
