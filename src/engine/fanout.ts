@@ -138,10 +138,12 @@ export async function childOutcomesOf(job: Pick<Job<FanoutJobData>, "data" | "ge
  * What the worker adds to an attempt of a callback: `ctx.childOutcomes()`, and
  * for `requireAllSuccess` groups a check that fails the attempt before execute.
  */
+const NO_HOOKS = Object.freeze({});
+
 export function fanoutAttemptHooks(job: Job<TaskJobData>, redis: BrokerConnection): { childOutcomes?: () => Promise<ChildOutcome[]>; beforeExecute?: () => Promise<void> } {
   const fjob = job as Job<FanoutJobData>;
   // Not a callback: nothing to add (ctx.childOutcomes() is [] by default).
-  if (!fjob.data.fanout) return {};
+  if (!fjob.data.fanout) return NO_HOOKS;
   let memo: Promise<ChildOutcome[]> | undefined;
   const childOutcomes = (): Promise<ChildOutcome[]> => (memo ??= childOutcomesOf(fjob, redis));
   if (!fjob.data.fanout?.requireAllSuccess) return { childOutcomes };
