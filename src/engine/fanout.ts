@@ -134,12 +134,13 @@ export async function childOutcomesOf(job: Pick<Job<FanoutJobData>, "data" | "ge
   });
 }
 
+/** What a task that is not a fan-out callback gets: nothing (one shared object). */
+const NO_HOOKS = Object.freeze({});
+
 /**
  * What the worker adds to an attempt of a callback: `ctx.childOutcomes()`, and
  * for `requireAllSuccess` groups a check that fails the attempt before execute.
  */
-const NO_HOOKS = Object.freeze({});
-
 export function fanoutAttemptHooks(job: Job<TaskJobData>, redis: BrokerConnection): { childOutcomes?: () => Promise<ChildOutcome[]>; beforeExecute?: () => Promise<void> } {
   const fjob = job as Job<FanoutJobData>;
   // Not a callback: nothing to add (ctx.childOutcomes() is [] by default).
