@@ -17,10 +17,15 @@ export function dbUrlEnvVar(dbName: string): string {
   return `DIRACX_DB_URL_${dbName.toUpperCase()}`;
 }
 
+/** The URL of a DB from the environment, undefined when `DIRACX_DB_URL_<NAME>` is not set (or empty). */
+export function configuredDbUrl(dbName: string, env: Env): string | undefined {
+  return env[dbUrlEnvVar(dbName)] || undefined;
+}
+
 /** The URL of a DB from the environment; a clear error naming the variable when absent. */
 export function dbUrlFromEnv(dbName: string, env: Env = process.env): string {
   const name = dbUrlEnvVar(dbName);
-  const url = env[name];
+  const url = configuredDbUrl(dbName, env);
   if (!url) throw new DBConfigurationError(`${dbName} has no database URL: set ${name} (postgresql://… or pglite://memory)`);
   return url;
 }

@@ -64,7 +64,7 @@ export const router = defineRouter({}, [
     policy: TASKS_POLICY,
     async handler(_r, ctx) {
       await ctx.checkPermissions(read);
-      const dl = await deadLetterSummary(ctx.engine.redis);
+      const dl = await deadLetterSummary(ctx.engine.redis, ctx.engine.taskDbUrl);
       return { queues: await queueStatuses(ctx.engine.producer), deadLetters: { pending: dl.pending ?? null, outbox: dl.outbox } };
     },
   }),
