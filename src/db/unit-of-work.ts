@@ -1,6 +1,7 @@
 import type { ControlledTransaction } from "kysely";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
+import { SettingsError } from "../settings.ts";
 import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
 import { getEngine } from "./sql/engine.ts";
 
@@ -27,6 +28,8 @@ export interface DependencyContext {
   onFinish(cb: (outcome: "commit" | "rollback") => Promise<void> | void): void;
   /** The unit's transaction on a URL (opened if needed), for tokens backed by SQL (the embedded JobParametersDB). */
   sqlTransaction(url: string): Promise<ControlledTransaction<unknown>>;
+  /** Settings classes already read at wiring (readSettingsOnce); the others are read from `env`. */
+  settings?: ReadonlyMap<SettingsToken, unknown> | undefined;
 }
 
 /**
@@ -73,6 +76,29 @@ export interface UnitOfWorkOptions {
   registry: DbRegistry;
   config?: ConfigProvider;
   env?: Env;
+  /** Settings classes read once at wiring (readSettingsOnce), handed to every attempt as they are. */
+  settings?: ReadonlyMap<SettingsToken, unknown>;
+}
+
+/**
+ * Reads, once at wiring, every settings class these specs declare (each task's dependencies):
+ * a variable set to a bad value throws here, naming it, so the process stops before it takes
+ * work; a required one left unset is left to the attempt that needs it (which fails naming it),
+ * so a worker whose tasks never need, e.g., the sandbox store still starts without it.
+ */
+export function readSettingsOnce(specs: Iterable<DependencySpec>, env: Env): Map<SettingsToken, unknown> {
+  const read = new Map<SettingsToken, unknown>();
+  for (const spec of specs) {
+    for (const token of Object.values(spec)) {
+      if (isCustomToken(token) || isSqlDbToken(token) || !isSettingsToken(token) || read.has(token)) continue;
+      try {
+        read.set(token, token.fromEnv(env));
+      } catch (err) {
+        if (!(err instanceof SettingsError && err.unsetOnly)) throw err;
+      }
+    }
+  }
+  return read;
 }
 
 export class MissingDependencyError extends DiracxError {}
@@ -105,7 +131,7 @@ function sqlDbToken(token: SQLDBClass<unknown>): CustomToken {
 export function tokenFor(key: string, token: DependencyToken): CustomToken {
   if (isCustomToken(token)) return token;
   if (isSqlDbToken(token)) return sqlDbToken(token);
-  if (isSettingsToken(token)) return { resolveDependency: (ctx) => token.fromEnv(ctx.env) };
+  if (isSettingsToken(token)) return { resolveDependency: (ctx) => (ctx.settings?.has(token) ? ctx.settings.get(token) : token.fromEnv(ctx.env)) };
   throw new MissingDependencyError(`dependency '${key}' is neither a SQL DB class, a settings class nor a token with resolveDependency()`);
 }
 
@@ -175,7 +201,7 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
     }
     return trx;
   };
-  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb), sqlTransaction };
+  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, settings: opts.settings, onFinish: (cb) => finishers.push(cb), sqlTransaction };
   const deps: Record<string, unknown> = {};
   try {
     for (const [key, token] of Object.entries(spec)) deps[key] = await tokenFor(key, token).resolveDependency(ctx);

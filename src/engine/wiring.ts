@@ -1,7 +1,7 @@
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { ConfigSource, TasksConfigSource } from "../config/source.ts";
-import { openUnitOfWork } from "../db/unit-of-work.ts";
+import { openUnitOfWork, readSettingsOnce } from "../db/unit-of-work.ts";
 import { configuredDbUrl } from "../db/sql/base.ts";
 import { TaskDB } from "../db/sql/task-db.ts";
 import { LockManager } from "../locks/index.ts";
@@ -75,6 +75,8 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);
+  // The settings classes the tasks declare, read once here (a bad value stops the process, naming it).
+  const taskSettings = readSettingsOnce(tasks.entries().map(([, cls]) => cls.dependencies), env);
   const watch = opts.watchConfig ? {} : { watch: false };
   const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, watch) : undefined;
   const tasksConfig = config ? await TasksConfigSource.fromEnv(config, env, watch) : undefined;
@@ -101,7 +103,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     retention,
     producer,
     lockManager: new LockManager(redis),
-    openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
+    openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env, settings: taskSettings }),
     limitsFor: tasksConfig ? limitsFromTasksConfig(() => tasksConfig.current()) : undefined,
     retryFor: tasksConfig ? (taskId, vo) => resolveTaskSettings(tasksConfig.current(), taskId, vo).retry : undefined,
     config,
