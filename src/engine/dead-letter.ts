@@ -20,7 +20,7 @@ import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
 import { configuredDbUrl } from "../db/sql/base.ts";
-import { closeEngine, getEngine } from "../db/sql/engine.ts";
+import { getEngine } from "../db/sql/engine.ts";
 import { TaskDB, type AttemptError, type DeadLetter, type JsonValue, type NewDeadLetter } from "../db/sql/task-db.ts";
 import { errorRecord, type TaskJobData } from "./job-data.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES, deadLetterArgs, payloadBytes } from "./job-validation.ts";
@@ -315,15 +315,15 @@ export interface DeadLetterSummary {
   outbox: number;
 }
 
-/** For `status`: pending dead letters, and how many still wait in the outbox; `url` is TaskDB's (Engine.taskDbUrl). */
-export async function deadLetterSummary(redis: BrokerConnection, url: string | undefined): Promise<DeadLetterSummary> {
+/**
+ * For `status`: pending dead letters, and how many still wait in the outbox. `taskDB` is the
+ * caller's (on Engine.taskDbUrl, read at wiring; undefined when TaskDB is not configured): a
+ * command closes its engine when done, a server keeps it.
+ */
+export async function deadLetterSummary(redis: BrokerConnection, taskDB: Pick<TaskDB, "count"> | undefined): Promise<DeadLetterSummary> {
   const outbox = await outboxSize(redis);
-  if (!url) return { pending: undefined, outbox };
-  try {
-    return { pending: await new TaskDB(getEngine(url)).count({ status: "pending" }), outbox };
-  } finally {
-    await closeEngine(url);
-  }
+  if (!taskDB) return { pending: undefined, outbox };
+  return { pending: await taskDB.count({ status: "pending" }), outbox };
 }
 
 /** What resubmission needs from the producer. */

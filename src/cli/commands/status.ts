@@ -4,6 +4,8 @@ import { allQueueStatus } from "../../observability/queue-status.ts";
 import { deadLetterSummary, outboxSize, type DeadLetterSummary } from "../../engine/dead-letter.ts";
 import { brokerWipeReport, describeBrokerWipe } from "../../ops/broker-wipes.ts";
 import { withEngine } from "../broker.ts";
+import { closeEngine, getEngine } from "../../db/sql/engine.ts";
+import { TaskDB } from "../../db/sql/task-db.ts";
 import type { CliContext } from "../context.ts";
 
 export type { QueueStatus } from "../../observability/queue-status.ts";
@@ -20,7 +22,12 @@ export function statusCommand(ctx: CliContext): Command {
         let dl: DeadLetterSummary;
         let unknown: string | undefined;
         try {
-          dl = await deadLetterSummary(engine.redis, engine.taskDbUrl);
+          const url = engine.taskDbUrl;
+          try {
+            dl = await deadLetterSummary(engine.redis, url ? new TaskDB(getEngine(url)) : undefined);
+          } finally {
+            if (url) await closeEngine(url);
+          }
         } catch (err) {
           unknown = `TaskDB unreachable: ${err instanceof Error ? err.message : String(err)}`;
           dl = { pending: undefined, outbox: await outboxSize(engine.redis) };
