@@ -1,8 +1,8 @@
 import type { ControlledTransaction } from "kysely";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
-import { SettingsError } from "../settings.ts";
-import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
+import { isSettingsClass, SettingsError } from "../settings.ts";
+import { configuredDbUrl, dbUrlEnvVar, dbUrlFromEnv, dbUrlOf, dbUrlSettings, type Env, type SQLDBClass } from "./sql/base.ts";
 import { getEngine } from "./sql/engine.ts";
 
 /** The registry group that lists SQL DB classes. */
@@ -89,8 +89,10 @@ export interface UnitOfWorkOptions {
 export function readSettingsOnce(specs: Iterable<DependencySpec>, env: Env): Map<SettingsToken, unknown> {
   const read = new Map<SettingsToken, unknown>();
   for (const spec of specs) {
-    for (const token of Object.values(spec)) {
-      if (isCustomToken(token) || isSqlDbToken(token) || !isSettingsToken(token) || read.has(token)) continue;
+    for (const dep of Object.values(spec)) {
+      // A SQL DB's own setting is its URL (DIRACX_DB_URL_<NAME>).
+      const token = isSqlDbToken(dep) ? dbUrlSettings(dep.dbName) : dep;
+      if (isCustomToken(token) || !isSettingsClass(token) || read.has(token)) continue;
       try {
         read.set(token, token.fromEnv(env));
       } catch (err) {
@@ -118,11 +120,12 @@ function sqlDbToken(token: SQLDBClass<unknown>): CustomToken {
   return {
     async resolveDependency(ctx) {
       const cls = await resolveSqlDbClass(token, ctx.registry);
-      return new cls(await ctx.sqlTransaction(dbUrlFromEnv(cls.dbName, ctx.env)));
+      // The URL read at wiring (readSettingsOnce) when there was one; else the environment's (or the error naming it).
+      const read = ctx.settings?.get(dbUrlSettings(cls.dbName)) as Readonly<Record<string, string | undefined>> | undefined;
+      return new cls(await ctx.sqlTransaction((read && dbUrlOf(cls.dbName, read)) ?? dbUrlFromEnv(cls.dbName, ctx.env)));
     },
     missingDependencies(env) {
-      const name = dbUrlEnvVar(token.dbName);
-      return env[name] ? [] : [`${name} (for ${token.dbName})`];
+      return configuredDbUrl(token.dbName, env) ? [] : [`${dbUrlEnvVar(token.dbName)} (for ${token.dbName})`];
     },
   };
 }
