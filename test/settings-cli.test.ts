@@ -45,6 +45,9 @@ describe("a bad settings value stops the command with one line naming it", () =>
     [["worker", "--size", "small"], "DIRACX_TASKS_JOB_SWEEP_AGE_SECONDS", "abc", /invalid settings \(JobSweepSettings\): DIRACX_TASKS_JOB_SWEEP_AGE_SECONDS: expected a number, got "abc"/],
     [["worker", "--size", "small"], "DIRACX_TASKS_HEALTH_PORT", "99999", /invalid settings \(HealthSettings\): DIRACX_TASKS_HEALTH_PORT: Too big/],
     [["serve"], "DIRACX_OTEL_ENABLED", "perhaps", /invalid settings \(OtelSettings\): DIRACX_OTEL_ENABLED: expected a boolean/],
+    // A database URL is a setting too: refused at the worker's wiring, naming the variable, never the value (a password).
+    [["worker", "--size", "small"], "DIRACX_DB_URL_JOBDB", "mysql://u:secret@db/jobs", /^diracx-tasks: invalid settings \(JobDB URL\): DIRACX_DB_URL_JOBDB: expected a postgresql:\/\/…, pglite:\/\/memory or pglite:\/\/<directory> URL$/],
+    [["dlq", "list"], "DIRACX_DB_URL_TASKDB", "sqlite:///tmp/x?password=secret", /^diracx-tasks: invalid settings \(TaskDB URL\): DIRACX_DB_URL_TASKDB: expected a postgresql:\/\/…/],
   );
   for (const [args, name, value, expected] of cases) {
     it(`${name}=${value} (${args[0]})`, async () => {
