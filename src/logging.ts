@@ -221,16 +221,13 @@ function makeLogger(): Logger {
   const level = settings.level ?? (process.env.NODE_TEST_CONTEXT ? "warn" : "info");
   // JSON in production; pretty when a person is watching a terminal.
   const pretty = settings.format === "pretty" || (settings.format === undefined && process.stderr.isTTY);
-  let made: Logger;
   if (pretty) {
-    made = pino({ level, mixin: logFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
-  } else {
-    const dest = new StderrDestination(2, settings.sync);
-    logDestination = dest;
-    process.once("exit", () => dest.flushSync());
-    made = pino({ level, mixin: logFields }, dest);
+    return pino({ level, mixin: logFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
-  return made;
+  const dest = new StderrDestination(2, settings.sync);
+  logDestination = dest;
+  process.once("exit", () => dest.flushSync());
+  return pino({ level, mixin: logFields }, dest);
 }
 
 /**

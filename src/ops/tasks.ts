@@ -196,9 +196,13 @@ async function heldLocks(deps: TaskOpsDeps, taskId: string): Promise<HeldLock[]>
 export async function getTask(deps: TaskOpsDeps, taskId: string): Promise<TaskView | undefined> {
   const found = await findJob(deps, taskId);
   if (!found) return undefined;
-  const { job, size } = found;
+  const { size } = found;
+  let { job } = found;
   const state = stateOf(await job.getState());
   if (!state) return undefined; // removed between the two reads
+  // The job was read before its state: one that finished in between is read again, so a final
+  // state comes with its result and last attempt (seen as `completed` with no result otherwise).
+  if (FINAL_STATES.includes(state)) job = (await findJob(deps, taskId))?.job ?? job;
   const meta = job.data?.meta;
   const parentId = job.parentKey ? jobIdOfKey(job.parentKey) : meta?.parentTaskId;
   const children = await Promise.all((job.data?.fanout?.children ?? []).map(([id, task]) => related(deps, id, task)));
