@@ -1,7 +1,7 @@
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { ConfigSource, TasksConfigSource } from "../config/source.ts";
-import { openUnitOfWork, readSettingsOnce } from "../db/unit-of-work.ts";
+import { openUnitOfWork, readSettingsOnce, SQL_DB_GROUP } from "../db/unit-of-work.ts";
 import { configuredDbUrl } from "../db/sql/base.ts";
 import { TaskDB } from "../db/sql/task-db.ts";
 import { LockManager } from "../locks/index.ts";
@@ -31,6 +31,8 @@ export interface Engine {
   settings: TasksSettings;
   /** TaskDB's URL (DIRACX_DB_URL_TASKDB), read once here; undefined when dead letters stay in the outbox. */
   taskDbUrl: string | undefined;
+  /** The URLs of the registered SQL databases that are configured here (read once; readiness checks them). */
+  sqlDbUrls: readonly string[];
   timings: WorkerTimings;
   retention: Retention;
   producer: Producer;
@@ -99,6 +101,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     redis,
     settings,
     taskDbUrl: configuredDbUrl(TaskDB.dbName, env),
+    sqlDbUrls: [...new Set(registry.active(SQL_DB_GROUP).flatMap((ep) => configuredDbUrl(ep.name, env) ?? []))],
     timings: workerTimings(settings),
     retention,
     producer,
