@@ -1,5 +1,7 @@
 import fs from "node:fs";
 import { pino, type DestinationStream, type Logger } from "pino";
+import { z } from "zod";
+import { defineSettings, SettingsError, type Env } from "./settings.ts";
 
 /**
  * Extra fields of every log line (tracing sets trace_id / span_id here when it is enabled), so
@@ -13,13 +15,42 @@ function logFields(): Record<string, string> {
   return extraFields?.() ?? {};
 }
 
-const LEVELS = [...Object.keys(pino.levels.values), "silent"];
+const LEVEL_NAMES: string[] = [...Object.keys(pino.levels.values), "silent"];
+const LEVELS = LEVEL_NAMES as [string, ...string[]];
 
-/** One line naming a bad DIRACX_LOG_LEVEL (the CLI prints it and exits 1); undefined when it is fine. */
-export function logSettingsProblem(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const level = env.DIRACX_LOG_LEVEL;
-  if (level === undefined || level === "" || LEVELS.includes(level)) return undefined;
-  return `DIRACX_LOG_LEVEL: unknown level '${level}' (known: ${LEVELS.join(", ")})`;
+/** How the process logs (`DIRACX_LOG_*`): read once, when the process-wide logger is made. */
+export class LogSettings extends defineSettings(
+  "DIRACX_LOG_",
+  z.object({
+    /** pino level (default info; warn under the test runner). */
+    level: z.enum(LEVELS, { error: (iss) => `unknown level '${String(iss.input)}' (known: ${LEVELS.join(", ")})` }).optional(),
+    /** `json`, or `pretty` (the default on a terminal). */
+    format: z.enum(["json", "pretty"], { error: (iss) => `unknown format '${String(iss.input)}' (known: json, pretty)` }).optional(),
+    /** Write each line at once instead of batching per event-loop turn. */
+    sync: z.boolean().default(false),
+  }),
+) {}
+
+/** The logging settings, or the one line naming the bad variable. */
+function readLogSettings(env: Env): { settings: LogSettings; problem?: undefined } | { settings?: undefined; problem: string } {
+  // An empty variable is as good as unset (`DIRACX_LOG_LEVEL= diracx-tasks …`).
+  const set = Object.fromEntries(Object.entries(env).filter(([k, v]) => !k.startsWith("DIRACX_LOG_") || v !== ""));
+  try {
+    return { settings: LogSettings.fromEnv(set) };
+  } catch (err) {
+    if (err instanceof SettingsError) return { problem: err.message };
+    throw err;
+  }
+}
+
+const fromProcess = readLogSettings(process.env);
+
+/**
+ * One line naming a bad DIRACX_LOG_* variable (the CLI prints it and exits 1 before anything
+ * else); undefined when they are fine. The process-wide logger was made from the same reading.
+ */
+export function logSettingsProblem(env?: Env): string | undefined {
+  return env === undefined ? fromProcess.problem : readLogSettings(env).problem;
 }
 
 /** Past this many unwritten bytes (a reader stuck for good) new lines are dropped rather than growing the heap. */
@@ -184,15 +215,16 @@ export function tolerateClosedStdout(stream: NodeJS.WriteStream = process.stdout
 export let logDestination: StderrDestination | undefined;
 
 function makeLogger(): Logger {
-  const raw = process.env.DIRACX_LOG_LEVEL;
-  // A bad level is reported by the CLI as one line (logSettingsProblem); the logger itself must not throw at import.
-  const level = raw && LEVELS.includes(raw) ? raw : process.env.NODE_TEST_CONTEXT ? "warn" : "info";
+  // A bad value never throws at import: the CLI reports it as one line (logSettingsProblem) and
+  // exits 1, and so does createEngine for any other process that wires the engine.
+  const settings = fromProcess.settings ?? LogSettings.fromEnv({});
+  const level = settings.level ?? (process.env.NODE_TEST_CONTEXT ? "warn" : "info");
   // JSON in production; pretty when a person is watching a terminal.
-  const pretty = process.env.DIRACX_LOG_FORMAT === "pretty" || (process.env.DIRACX_LOG_FORMAT !== "json" && process.stderr.isTTY);
+  const pretty = settings.format === "pretty" || (settings.format === undefined && process.stderr.isTTY);
   if (pretty) {
     return pino({ level, mixin: logFields, transport: { target: "pino-pretty", options: { destination: 2, translateTime: "SYS:HH:MM:ss.l" } } });
   }
-  const dest = new StderrDestination(2, process.env.DIRACX_LOG_SYNC === "1");
+  const dest = new StderrDestination(2, settings.sync);
   logDestination = dest;
   process.once("exit", () => dest.flushSync());
   return pino({ level, mixin: logFields }, dest);

@@ -2,7 +2,14 @@ import { z } from "zod";
 import { DiracxError } from "./errors.ts";
 
 /** A settings environment variable is missing or malformed; the message names the variable. */
-export class SettingsError extends DiracxError {}
+export class SettingsError extends DiracxError {
+  /** Every problem is a required variable left unset (none is set to a bad value). */
+  readonly unsetOnly: boolean;
+  constructor(message: string, opts: { unsetOnly?: boolean } = {}) {
+    super(message);
+    this.unsetOnly = opts.unsetOnly ?? false;
+  }
+}
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -71,6 +78,7 @@ export function defineSettings<S extends z.ZodObject>(prefix: string, schema: S)
     static fromEnv(this: new (values: z.output<S>) => object, env: Env = process.env): object {
       const raw: Record<string, unknown> = {};
       const problems: string[] = [];
+      let unset = 0;
       for (const field of fields) {
         const name = envOf(field);
         const value = env[name];
@@ -88,15 +96,13 @@ export function defineSettings<S extends z.ZodObject>(prefix: string, schema: S)
           const name = fields.includes(field) ? envOf(field) : prefix + "*";
           // A JSON-valued variable names the key inside it that is wrong.
           const where = rest.length ? ` (at ${rest.join(".")})` : "";
-          problems.push(
-            raw[field] === undefined && issue.code === "invalid_type"
-              ? `${name} is required but not set`
-              : `${name}${where}: ${issue.message.replace(/^Invalid input: /, "")}`,
-          );
+          const missing = raw[field] === undefined && issue.code === "invalid_type";
+          if (missing) unset++;
+          problems.push(missing ? `${name} is required but not set` : `${name}${where}: ${issue.message.replace(/^Invalid input: /, "")}`);
         }
       }
       const owner = this.name && this.name !== "Settings" ? ` (${this.name})` : "";
-      throw new SettingsError(`invalid settings${owner}: ${problems.join("; ")}`);
+      throw new SettingsError(`invalid settings${owner}: ${problems.join("; ")}`, { unsetOnly: unset === problems.length });
     }
   }
   return Settings as unknown as SettingsClass<z.output<S>>;

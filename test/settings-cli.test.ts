@@ -17,9 +17,10 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   return new Promise((resolve) => child.on("exit", (code) => resolve({ code, stderr })));
 }
 
-// Every DIRACX_TASKS_* variable is read through the one settings class (TasksSettings): a bad
-// value stops the command with one line naming the variable, whichever part of the system reads it.
-describe("a bad DIRACX_TASKS_* value stops the command with one line naming it", () => {
+// Every DIRACX_* variable is read through a settings class (defineSettings: TasksSettings,
+// LogSettings, ConfigBackendSettings, a task's own…): a bad value stops the command with one
+// line naming the variable, whichever part of the system reads it.
+describe("a bad settings value stops the command with one line naming it", () => {
   const cases: Array<[string[], string, string, RegExp]> = [
     [["schedules", "list"], "DIRACX_TASKS_REDIS_URL", "http://broker:6379", /DIRACX_TASKS_REDIS_URL: expected a redis:\/\/, rediss:\/\/, redis\+cluster:\/\/ or redis\+sentinel:\/\/ URL/],
     [["worker", "--size", "small"], "DIRACX_TASKS_JOB_LOCK_MS", "soon", /DIRACX_TASKS_JOB_LOCK_MS: expected a number, got "soon"/],
@@ -30,6 +31,24 @@ describe("a bad DIRACX_TASKS_* value stops the command with one line naming it",
     [["worker", "--size", "small"], "DIRACX_TASKS_MAX_STALLED_COUNT", "1.5", /DIRACX_TASKS_MAX_STALLED_COUNT: expected int/],
     [["status"], "DIRACX_LOG_LEVEL", "loud", /DIRACX_LOG_LEVEL: unknown level 'loud'/],
   ];
+  // The rest of the settings classes: read by the command runner (CliContext) before any
+  // command module loads, or at the command's wiring (a task's own settings class, health,
+  // tracing) before it takes work. Never at the first use, never silently replaced by a default.
+  cases.push(
+    [["entrypoints"], "DIRACX_LOG_LEVEL", "loud", /invalid settings \(LogSettings\): DIRACX_LOG_LEVEL: unknown level 'loud' \(known: trace, debug, info, warn, error, fatal, silent\)/],
+    [["status"], "DIRACX_LOG_FORMAT", "xml", /DIRACX_LOG_FORMAT: unknown format 'xml' \(known: json, pretty\)/],
+    [["worker", "--size", "small"], "DIRACX_LOG_SYNC", "maybe", /DIRACX_LOG_SYNC: expected a boolean .*, got "maybe"/],
+    [["locks", "list"], "DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS", "abc", /DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS: expected a number, got "abc"/],
+    [["dlq", "resubmit", "--all"], "DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS", "0", /DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS: Too small/],
+    [["dlq", "list"], "DIRACX_TASKS_REDIS_URL", "http://broker:6379", /DIRACX_TASKS_REDIS_URL: expected a redis:\/\//],
+    [["config", "check"], "DIRACX_CONFIG_POLL_INTERVAL_SECONDS", "often", /invalid settings \(ConfigBackendSettings\): DIRACX_CONFIG_POLL_INTERVAL_SECONDS: expected a number, got "often"/],
+    [["worker", "--size", "small"], "DIRACX_TASKS_JOB_SWEEP_AGE_SECONDS", "abc", /invalid settings \(JobSweepSettings\): DIRACX_TASKS_JOB_SWEEP_AGE_SECONDS: expected a number, got "abc"/],
+    [["worker", "--size", "small"], "DIRACX_TASKS_HEALTH_PORT", "99999", /invalid settings \(HealthSettings\): DIRACX_TASKS_HEALTH_PORT: Too big/],
+    [["serve"], "DIRACX_OTEL_ENABLED", "perhaps", /invalid settings \(OtelSettings\): DIRACX_OTEL_ENABLED: expected a boolean/],
+    // A database URL is a setting too: refused at the worker's wiring, naming the variable, never the value (a password).
+    [["worker", "--size", "small"], "DIRACX_DB_URL_JOBDB", "mysql://u:secret@db/jobs", /^diracx-tasks: invalid settings \(JobDB URL\): DIRACX_DB_URL_JOBDB: expected a postgresql:\/\/…, pglite:\/\/memory or pglite:\/\/<directory> URL$/],
+    [["dlq", "list"], "DIRACX_DB_URL_TASKDB", "sqlite:///tmp/x?password=secret", /^diracx-tasks: invalid settings \(TaskDB URL\): DIRACX_DB_URL_TASKDB: expected a postgresql:\/\/…/],
+  );
   for (const [args, name, value, expected] of cases) {
     it(`${name}=${value} (${args[0]})`, async () => {
       const r = await cli(args, { [name]: value });

@@ -15,8 +15,9 @@ export interface OutputStream {
   columns?: number;
 }
 
-function isTTY(stream: OutputStream): boolean {
-  return stream.isTTY === true && process.env.CI === undefined;
+/** A person watching a terminal; never in a CI log (`ci`: the command's CliContext.ci, read once by the runner). */
+function isTTY(stream: OutputStream, ci: boolean): boolean {
+  return stream.isTTY === true && !ci;
 }
 
 // ---------------------------------------------------------------- progress
@@ -41,12 +42,14 @@ export interface ProgressOptions {
   stream?: OutputStream;
   /** Plain mode: a line each time this many percent more are done (default 10). */
   stepPercent?: number;
+  /** A CI log (the command's CliContext.ci): plain lines even on a terminal. */
+  ci?: boolean;
 }
 
 /** A progress bar on a terminal; otherwise a line every `stepPercent` and a final line. */
 export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stderr;
-  return isTTY(stream) ? new BarProgress(opts, stream) : new PlainProgress(opts, stream);
+  return isTTY(stream, opts.ci ?? false) ? new BarProgress(opts, stream) : new PlainProgress(opts, stream);
 }
 
 class BarProgress implements Progress {
@@ -133,8 +136,8 @@ export interface LiveBlock {
   done(): void;
 }
 
-export function createLiveBlock(stream: OutputStream = process.stdout): LiveBlock {
-  const tty = isTTY(stream);
+export function createLiveBlock(stream: OutputStream = process.stdout, opts: { ci?: boolean } = {}): LiveBlock {
+  const tty = isTTY(stream, opts.ci ?? false);
   let shown = 0;
   let last: string | undefined;
   return {

@@ -10,7 +10,7 @@ import helmet from "@fastify/helmet";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { decodeJwt } from "jose";
 import { z } from "zod";
-import { dbUrlEnvVar } from "../db/sql/base.ts";
+import { configuredDbUrl, dbUrlEnvVar } from "../db/sql/base.ts";
 import { getEngine } from "../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetterFilter, type DeadLetterStatus, type JsonValue } from "../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter, type ResubmitResult } from "../engine/dead-letter.ts";
@@ -67,7 +67,7 @@ export async function dashboardPlugin(app: FastifyInstance, opts: DashboardOptio
   const { engine, verifier, policy, env, log } = opts;
   const settings = DashboardSettings.fromEnv(env);
   const secret = settings.cookieSecret ?? randomBytes(32).toString("hex");
-  const dbUrl = env[dbUrlEnvVar(TaskDB.dbName)];
+  const dbUrl = configuredDbUrl(TaskDB.dbName, env);
   const taskDB = dbUrl ? new TaskDB(getEngine(dbUrl)) : undefined;
   const schedules = new ScheduleAdmin(engine.redis);
   const live = new LiveSnapshot(() => takeSnapshot(engine, taskDB), log);

@@ -1,5 +1,5 @@
 import { SQL_DBS_GROUP, type Registry } from "../registry/index.ts";
-import { dbUrlEnvVar, type Env, type SQLDBClass } from "./sql/base.ts";
+import { configuredDbUrl, dbUrlEnvVar, type Env, type SQLDBClass } from "./sql/base.ts";
 import { DBConfigurationError } from "./errors.ts";
 import type { MigrationResult } from "./sql/migrations.ts";
 import { JobParametersDB } from "./os/job-parameters-db.ts";
@@ -23,7 +23,7 @@ export async function initDatabases(registry: Registry, opts: { env?: Env; only?
     }
     entries = entries.filter((e) => opts.only!.includes(e.name));
   }
-  const missing = entries.map((e) => dbUrlEnvVar(e.name)).filter((v) => !env[v]);
+  const missing = entries.filter((e) => !configuredDbUrl(e.name, env)).map((e) => dbUrlEnvVar(e.name));
   if (missing.length) throw new DBConfigurationError(`no database URL for ${missing.join(", ")}`);
   const results: DbInitResult[] = [];
   for (const ep of entries) {
@@ -31,7 +31,7 @@ export async function initDatabases(registry: Registry, opts: { env?: Env; only?
     if (cls.dbName !== ep.name) {
       throw new DBConfigurationError(`${ep.package}: ${SQL_DBS_GROUP} entry '${ep.name}' (${ep.value}) has dbName '${cls.dbName}'; they must match`);
     }
-    const result = await (cls as unknown as { migrate(url: string): Promise<MigrationResult> }).migrate(env[dbUrlEnvVar(ep.name)]!);
+    const result = await (cls as unknown as { migrate(url: string): Promise<MigrationResult> }).migrate(configuredDbUrl(ep.name, env)!);
     results.push({ ...result, className: (cls as { name: string }).name });
   }
   return results;

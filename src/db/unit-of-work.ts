@@ -1,7 +1,8 @@
 import type { ControlledTransaction } from "kysely";
 import { DiracxError } from "../errors.ts";
 import { logger } from "../logging.ts";
-import { dbUrlEnvVar, dbUrlFromEnv, type Env, type SQLDBClass } from "./sql/base.ts";
+import { isSettingsClass, SettingsError } from "../settings.ts";
+import { configuredDbUrl, dbUrlEnvVar, dbUrlFromEnv, dbUrlOf, dbUrlSettings, type Env, type SQLDBClass } from "./sql/base.ts";
 import { getEngine } from "./sql/engine.ts";
 
 /** The registry group that lists SQL DB classes. */
@@ -27,6 +28,8 @@ export interface DependencyContext {
   onFinish(cb: (outcome: "commit" | "rollback") => Promise<void> | void): void;
   /** The unit's transaction on a URL (opened if needed), for tokens backed by SQL (the embedded JobParametersDB). */
   sqlTransaction(url: string): Promise<ControlledTransaction<unknown>>;
+  /** Settings classes already read at wiring (readSettingsOnce); the others are read from `env`. */
+  settings?: ReadonlyMap<SettingsToken, unknown> | undefined;
 }
 
 /**
@@ -73,6 +76,31 @@ export interface UnitOfWorkOptions {
   registry: DbRegistry;
   config?: ConfigProvider;
   env?: Env;
+  /** Settings classes read once at wiring (readSettingsOnce), handed to every attempt as they are. */
+  settings?: ReadonlyMap<SettingsToken, unknown>;
+}
+
+/**
+ * Reads, once at wiring, every settings class these specs declare (each task's dependencies):
+ * a variable set to a bad value throws here, naming it, so the process stops before it takes
+ * work; a required one left unset is left to the attempt that needs it (which fails naming it),
+ * so a worker whose tasks never need, e.g., the sandbox store still starts without it.
+ */
+export function readSettingsOnce(specs: Iterable<DependencySpec>, env: Env): Map<SettingsToken, unknown> {
+  const read = new Map<SettingsToken, unknown>();
+  for (const spec of specs) {
+    for (const dep of Object.values(spec)) {
+      // A SQL DB's own setting is its URL (DIRACX_DB_URL_<NAME>).
+      const token = isSqlDbToken(dep) ? dbUrlSettings(dep.dbName) : dep;
+      if (isCustomToken(token) || !isSettingsClass(token) || read.has(token)) continue;
+      try {
+        read.set(token, token.fromEnv(env));
+      } catch (err) {
+        if (!(err instanceof SettingsError && err.unsetOnly)) throw err;
+      }
+    }
+  }
+  return read;
 }
 
 export class MissingDependencyError extends DiracxError {}
@@ -92,11 +120,12 @@ function sqlDbToken(token: SQLDBClass<unknown>): CustomToken {
   return {
     async resolveDependency(ctx) {
       const cls = await resolveSqlDbClass(token, ctx.registry);
-      return new cls(await ctx.sqlTransaction(dbUrlFromEnv(cls.dbName, ctx.env)));
+      // The URL read at wiring (readSettingsOnce) when there was one; else the environment's (or the error naming it).
+      const read = ctx.settings?.get(dbUrlSettings(cls.dbName)) as Readonly<Record<string, string | undefined>> | undefined;
+      return new cls(await ctx.sqlTransaction((read && dbUrlOf(cls.dbName, read)) ?? dbUrlFromEnv(cls.dbName, ctx.env)));
     },
     missingDependencies(env) {
-      const name = dbUrlEnvVar(token.dbName);
-      return env[name] ? [] : [`${name} (for ${token.dbName})`];
+      return configuredDbUrl(token.dbName, env) ? [] : [`${dbUrlEnvVar(token.dbName)} (for ${token.dbName})`];
     },
   };
 }
@@ -105,7 +134,7 @@ function sqlDbToken(token: SQLDBClass<unknown>): CustomToken {
 export function tokenFor(key: string, token: DependencyToken): CustomToken {
   if (isCustomToken(token)) return token;
   if (isSqlDbToken(token)) return sqlDbToken(token);
-  if (isSettingsToken(token)) return { resolveDependency: (ctx) => token.fromEnv(ctx.env) };
+  if (isSettingsToken(token)) return { resolveDependency: (ctx) => (ctx.settings?.has(token) ? ctx.settings.get(token) : token.fromEnv(ctx.env)) };
   throw new MissingDependencyError(`dependency '${key}' is neither a SQL DB class, a settings class nor a token with resolveDependency()`);
 }
 
@@ -175,7 +204,7 @@ export async function openUnitOfWork<S extends DependencySpec>(spec: S, opts: Un
     }
     return trx;
   };
-  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, onFinish: (cb) => finishers.push(cb), sqlTransaction };
+  const ctx: DependencyContext = { registry: opts.registry, config: opts.config, env, settings: opts.settings, onFinish: (cb) => finishers.push(cb), sqlTransaction };
   const deps: Record<string, unknown> = {};
   try {
     for (const [key, token] of Object.entries(spec)) deps[key] = await tokenFor(key, token).resolveDependency(ctx);

@@ -2,8 +2,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { initDatabases, initJobParameters } from "../db/init.ts";
 import { JOB_PARAMETERS_DB_NAME } from "../db/os/job-parameters.ts";
-import { dbUrlEnvVar } from "../db/sql/base.ts";
-import { closeAllEngines } from "../db/sql/engine.ts";
+import { dbUrlEnvVar, dbUrlFromEnv } from "../db/sql/base.ts";
+import { closeAllEngines, getEngine } from "../db/sql/engine.ts";
 import { JobDB } from "../db/sql/job-db.ts";
 import { TaskDB } from "../db/sql/task-db.ts";
 import { setDefaultProducer } from "../engine/context.ts";
@@ -207,13 +207,16 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     if (!dummy) log.warn(`no ${DUMMY_EXECUTOR_ENTRY} is registered: demo jobs will stay Received`);
     else if (!dummy.enabled) log.warn(`${dummyExecutorSwitch ?? `${dummy.taskId}'s switch`} is false: demo jobs will stay Received`);
 
+    // TaskDB's URL, read once (the stack set it above); each use opens TaskDB on that URL's engine.
+    const taskDbUrl = dbUrlFromEnv(TaskDB.dbName, env);
+    const taskDB = (): TaskDB => new TaskDB(getEngine(taskDbUrl));
     const scheduler = new Scheduler({
       redis: engine.redis,
       desired: desiredFromConfig(periodic, config, tasksConfig),
       onConfigChange: (listener) => onAnyChange([config, tasksConfig], listener),
       hooks: await loadBrokerStartupHooks(engine.registry),
-      countDeadLetters: () => TaskDB.fromEnv<TaskDB>(env).count({ status: "pending" }),
-      wipeAccounting: { taskDB: () => TaskDB.fromEnv<TaskDB>(env) },
+      countDeadLetters: () => taskDB().count({ status: "pending" }),
+      wipeAccounting: { taskDB },
       ...(opts.logger ? { logger: opts.logger } : {}),
     });
     let reconciled = false;
@@ -255,7 +258,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
     // The same path as POST /api/jobs/jdl: inserted as Received, then handed to the optimiser.
     const health = healthPortFrom(opts.healthPort, env);
     if (health) {
-      const stopGauges = exportQueueGauges({ redis: engine.redis, countDeadLetters: (status) => TaskDB.fromEnv<TaskDB>(env).count({ status }) });
+      const stopGauges = exportQueueGauges({ redis: engine.redis, countDeadLetters: (status) => taskDB().count({ status }) });
       cleanups.push(stopGauges);
       const ready = (): string | undefined =>
         brokerReadiness(engine.redis) ??

@@ -4,15 +4,9 @@ import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
 import { clientForTarget, type BrokerConnection } from "../redis-cluster.ts";
 import { brokerTarget, connectionCause, maskUrlsIn, type BrokerTarget } from "../redis-url.ts";
-import { TasksSettings } from "../settings.ts";
 
 /** A short-lived command could not reach the broker within its bound; one line, URL masked. */
 export class BrokerUnreachableError extends DiracxError {}
-
-/** The bound of a command's broker connection, DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS (default 10 s). */
-export function connectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  return TasksSettings.fromEnv(env).connectTimeoutSeconds * 1000;
-}
 
 /** A new client for a target: one Redis, a Cluster or a Sentinel-managed master (src/redis-cluster.ts). */
 function clientFor(target: BrokerTarget, extra: RedisOptions): BrokerConnection {
@@ -139,17 +133,17 @@ export function brokerReady(...connections: BrokerConnection[]): boolean {
 }
 
 /**
- * A connection for a short-lived command: connected within `timeoutMs` (default
- * DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS) or BrokerUnreachableError, one line naming the masked
+ * A connection for a short-lived command: connected within `timeoutMs` (the command's
+ * DIRACX_TASKS_CONNECT_TIMEOUT_SECONDS, read at its wiring) or BrokerUnreachableError, one line naming the masked
  * URL, where it came from and the cause (refused, timed out, WRONGPASS, NOAUTH, TLS).
  * Commands on it fail instead of waiting for a reconnect.
  */
 export async function connectBrokerOnce(
   url: string,
-  opts: { name?: string; timeoutMs?: number; source?: string } = {},
+  opts: { name?: string; timeoutMs: number; source?: string },
 ): Promise<BrokerConnection> {
   const target = brokerTarget(url);
-  const timeoutMs = opts.timeoutMs ?? connectTimeoutMs();
+  const timeoutMs = opts.timeoutMs;
   const redis = clientFor(target, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
@@ -179,7 +173,7 @@ export async function connectBrokerOnce(
 }
 
 /** Fails fast with BrokerUnreachableError when the broker cannot be reached; closes its probe. */
-export async function assertBrokerReachable(url: string, opts: { timeoutMs?: number; source?: string } = {}): Promise<void> {
+export async function assertBrokerReachable(url: string, opts: { timeoutMs: number; source?: string }): Promise<void> {
   const probe = await connectBrokerOnce(url, { ...opts, name: "diracx-tasks:probe" });
   probe.disconnect();
 }

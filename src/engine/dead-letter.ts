@@ -19,8 +19,8 @@ import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
-import { dbUrlEnvVar } from "../db/sql/base.ts";
-import { closeEngine, getEngine } from "../db/sql/engine.ts";
+import { configuredDbUrl } from "../db/sql/base.ts";
+import { getEngine } from "../db/sql/engine.ts";
 import { TaskDB, type AttemptError, type DeadLetter, type JsonValue, type NewDeadLetter } from "../db/sql/task-db.ts";
 import { errorRecord, type TaskJobData } from "./job-data.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES, deadLetterArgs, payloadBytes } from "./job-validation.ts";
@@ -296,8 +296,10 @@ export class DeadLetterDrainer {
 
 /** A drainer on TaskDB when DIRACX_DB_URL_TASKDB is set (else undefined: entries wait in the outbox). */
 export function deadLetterDrainerFromEnv(redis: BrokerConnection, env: NodeJS.ProcessEnv = process.env, logger?: Logger): DeadLetterDrainer | undefined {
-  if (!env[dbUrlEnvVar(TaskDB.dbName)]) return undefined;
-  return new DeadLetterDrainer({ redis, taskDB: () => TaskDB.fromEnv(env), ...(logger ? { logger } : {}) });
+  // Read once, here at wiring; each drain opens TaskDB on that URL (one engine per URL).
+  const url = configuredDbUrl(TaskDB.dbName, env);
+  if (!url) return undefined;
+  return new DeadLetterDrainer({ redis, taskDB: () => new TaskDB(getEngine(url)), ...(logger ? { logger } : {}) });
 }
 
 /** `{ deadLetters }` for TaskWorkerOptions when TaskDB is configured, else `{}`. */
@@ -313,16 +315,15 @@ export interface DeadLetterSummary {
   outbox: number;
 }
 
-/** For `status`: pending dead letters, and how many still wait in the outbox. */
-export async function deadLetterSummary(redis: BrokerConnection, env: NodeJS.ProcessEnv = process.env): Promise<DeadLetterSummary> {
+/**
+ * For `status`: pending dead letters, and how many still wait in the outbox. `taskDB` is the
+ * caller's (on Engine.taskDbUrl, read at wiring; undefined when TaskDB is not configured): a
+ * command closes its engine when done, a server keeps it.
+ */
+export async function deadLetterSummary(redis: BrokerConnection, taskDB: Pick<TaskDB, "count"> | undefined): Promise<DeadLetterSummary> {
   const outbox = await outboxSize(redis);
-  const url = env[dbUrlEnvVar(TaskDB.dbName)];
-  if (!url) return { pending: undefined, outbox };
-  try {
-    return { pending: await new TaskDB(getEngine(url)).count({ status: "pending" }), outbox };
-  } finally {
-    await closeEngine(url);
-  }
+  if (!taskDB) return { pending: undefined, outbox };
+  return { pending: await taskDB.count({ status: "pending" }), outbox };
 }
 
 /** What resubmission needs from the producer. */

@@ -1,7 +1,9 @@
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { ConfigSource, TasksConfigSource } from "../config/source.ts";
-import { openUnitOfWork } from "../db/unit-of-work.ts";
+import { openUnitOfWork, readSettingsOnce, SQL_DB_GROUP } from "../db/unit-of-work.ts";
+import { configuredDbUrl } from "../db/sql/base.ts";
+import { TaskDB } from "../db/sql/task-db.ts";
 import { LockManager } from "../locks/index.ts";
 import { loadLockObjectTypes } from "../locks/object-types.ts";
 import { getRegistry, loadRegistry, type Registry } from "../registry/index.ts";
@@ -14,7 +16,8 @@ import type { RetryOverrideResolver } from "./retry-strategy.ts";
 import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { Producer } from "./producer.ts";
 import { retentionOf, type Retention } from "./retention.ts";
-import { TasksSettings } from "../settings.ts";
+import { SettingsError, TasksSettings } from "../settings.ts";
+import { logSettingsProblem } from "../logging.ts";
 import { TaskRegistry } from "./task-registry.ts";
 import { workerTimings, type TaskWorkerOptions, type WorkerTimings } from "./worker.ts";
 
@@ -26,6 +29,10 @@ export interface Engine {
   redis: BrokerConnection;
   /** The task system's settings (DIRACX_TASKS_*), read once here and passed down. */
   settings: TasksSettings;
+  /** TaskDB's URL (DIRACX_DB_URL_TASKDB), read once here; undefined when dead letters stay in the outbox. */
+  taskDbUrl: string | undefined;
+  /** The URLs of the registered SQL databases that are configured here (read once; readiness checks them). */
+  sqlDbUrls: readonly string[];
   timings: WorkerTimings;
   retention: Retention;
   producer: Producer;
@@ -43,6 +50,8 @@ export interface EngineOptions {
   redisUrl?: string;
   appRoot?: string;
   env?: NodeJS.ProcessEnv;
+  /** The task system's settings when the caller has read them already (the CLI's context); else read from `env`. */
+  settings?: TasksSettings;
   /** Watch the configuration for changes (workers do; one-shot CLI commands need not). */
   watchConfig?: boolean;
   /** Refuse to start without DIRACX_CONFIG_BACKEND_URL (a worker would silently run without limits and overrides). */
@@ -60,12 +69,16 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   if (opts.requireConfig && !env.DIRACX_CONFIG_BACKEND_URL) {
     throw new DiracxError(`${opts.requireConfig} needs the DiracX configuration (VOs, task limits and overrides): set DIRACX_CONFIG_BACKEND_URL`);
   }
-  // Every DIRACX_TASKS_* variable, read (and a bad one refused, naming it) before anything starts.
-  const settings = TasksSettings.fromEnv(env);
+  // Every DIRACX_TASKS_* and DIRACX_LOG_* variable, read (and a bad one refused, naming it) before anything starts.
+  const logProblem = logSettingsProblem(opts.env);
+  if (logProblem) throw new SettingsError(logProblem);
+  const settings = opts.settings ?? TasksSettings.fromEnv(env);
   await enableTracingFromEnv(env); // loads OpenTelemetry only when DIRACX_OTEL_ENABLED=true
   const registry = opts.appRoot ? await loadRegistry({ appRoot: opts.appRoot }) : await getRegistry();
   await loadLockObjectTypes(registry);
   const tasks = await TaskRegistry.load(registry);
+  // The settings classes the tasks declare, read once here (a bad value stops the process, naming it).
+  const taskSettings = readSettingsOnce(tasks.entries().map(([, cls]) => cls.dependencies), env);
   const watch = opts.watchConfig ? {} : { watch: false };
   const config = env.DIRACX_CONFIG_BACKEND_URL ? await ConfigSource.fromEnv(registry, env, watch) : undefined;
   const tasksConfig = config ? await TasksConfigSource.fromEnv(config, env, watch) : undefined;
@@ -87,11 +100,13 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     redisUrl,
     redis,
     settings,
+    taskDbUrl: configuredDbUrl(TaskDB.dbName, env),
+    sqlDbUrls: [...new Set(registry.active(SQL_DB_GROUP).flatMap((ep) => configuredDbUrl(ep.name, env) ?? []))],
     timings: workerTimings(settings),
     retention,
     producer,
     lockManager: new LockManager(redis),
-    openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env }),
+    openUnitOfWork: (spec) => openUnitOfWork(spec, { registry, ...(config ? { config } : {}), env, settings: taskSettings }),
     limitsFor: tasksConfig ? limitsFromTasksConfig(() => tasksConfig.current()) : undefined,
     retryFor: tasksConfig ? (taskId, vo) => resolveTaskSettings(tasksConfig.current(), taskId, vo).retry : undefined,
     config,

@@ -1,6 +1,5 @@
 // The last broker wipe and how many tasks it lost (recorded by the scheduler, src/scheduler/
 // wipe-accounting.ts): what `status` prints and --json carries, and the data the dashboard reads.
-import { dbUrlEnvVar } from "../db/sql/base.ts";
 import { closeEngine, getEngine } from "../db/sql/engine.ts";
 import { TaskDB, type BrokerWipe } from "../db/sql/task-db.ts";
 import { describeDepths } from "../scheduler/wipe-accounting.ts";
@@ -34,9 +33,8 @@ export async function lastBrokerWipe(taskDB: TaskDB): Promise<BrokerWipeView | n
   return last ? brokerWipeView(last) : null;
 }
 
-/** For `status`: the last wipe from DIRACX_DB_URL_TASKDB; never throws (an unreachable TaskDB is reported). */
-export async function brokerWipeReport(env: NodeJS.ProcessEnv = process.env): Promise<BrokerWipeReport> {
-  const url = env[dbUrlEnvVar(TaskDB.dbName)];
+/** For `status`: the last wipe from TaskDB at `url` (DIRACX_DB_URL_TASKDB, read at wiring); never throws (an unreachable TaskDB is reported). */
+export async function brokerWipeReport(url: string | undefined): Promise<BrokerWipeReport> {
   if (!url) return { state: "unconfigured" };
   try {
     return { state: "ok", last: await lastBrokerWipe(new TaskDB(getEngine(url))) };

@@ -197,12 +197,12 @@ export async function getTask(deps: TaskOpsDeps, taskId: string): Promise<TaskVi
   const found = await findJob(deps, taskId);
   if (!found) return undefined;
   const { size } = found;
-  // The state first, then the job as it is now: a job's data is written before it changes state
-  // (a failed attempt's record, then the move to failed), so the view never shows a final
-  // state with the history of an earlier attempt.
-  const state = stateOf(await found.job.getState());
+  let { job } = found;
+  const state = stateOf(await job.getState());
   if (!state) return undefined; // removed between the two reads
-  const job = ((await deps.producer.queue(size).getJob(taskId)) as AnyJob | undefined) ?? found.job;
+  // The job was read before its state: one that finished in between is read again, so a final
+  // state comes with its result and last attempt (seen as `completed` with no result otherwise).
+  if (FINAL_STATES.includes(state)) job = (await findJob(deps, taskId))?.job ?? job;
   const meta = job.data?.meta;
   const parentId = job.parentKey ? jobIdOfKey(job.parentKey) : meta?.parentTaskId;
   const children = await Promise.all((job.data?.fanout?.children ?? []).map(([id, task]) => related(deps, id, task)));

@@ -1,6 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
+import { z } from "zod";
+import { defineSettings } from "../settings.ts";
 import { RegistryError } from "./errors.ts";
+
+/** `DIRACX_APP_ROOT`: the application's package directory, when it is not the working directory's. */
+export class AppRootSettings extends defineSettings("DIRACX_", z.object({ appRoot: z.string().optional() })) {}
 
 export interface AppRootOptions {
   /** Explicit application root (wins over everything). */
@@ -18,7 +23,7 @@ export interface AppRootOptions {
  */
 export function findAppRoot(opts: AppRootOptions = {}): string {
   const env = opts.env ?? process.env;
-  const explicit = opts.appRoot ?? (env.DIRACX_APP_ROOT || undefined);
+  const explicit = opts.appRoot ?? (AppRootSettings.fromEnv(env).appRoot || undefined);
   if (explicit !== undefined) {
     const source = opts.appRoot !== undefined ? "appRoot option" : "DIRACX_APP_ROOT";
     const dir = path.resolve(opts.cwd ?? process.cwd(), explicit);

@@ -32,9 +32,6 @@ export class S3SandboxStore implements SandboxStore {
 
   constructor(opts: S3SandboxStoreOptions) {
     if (!opts.bucket) throw new SandboxStoreError("S3 sandbox store needs a bucket name (DIRACX_SANDBOX_STORE_BUCKET_NAME)");
-    // Node 20 is this project's supported runtime; the SDK's multi-line notice that future
-    // SDK releases will need Node 22 would otherwise land in every worker's log.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     this.bucket = opts.bucket;
     this.ownsClient = !opts.client;
     this.client = opts.client ?? new S3Client(opts.clientConfig ?? {});

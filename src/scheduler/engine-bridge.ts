@@ -3,13 +3,13 @@
  * BullMQ prefix, priority mapping, and the shape of the job a scheduled run submits.
  */
 import type { JobsOptions } from "bullmq";
-import { BULL_PREFIX, redisUrlFromEnv } from "../engine/keys.ts";
+import { BULL_PREFIX } from "../engine/keys.ts";
 import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
 import { newTaskJobData, taskJobOptions } from "../engine/producer.ts";
 import type { TaskJobData } from "../engine/job-data.ts";
 import { brokerErrorReporter } from "../engine/connection.ts";
 
-export { BULL_PREFIX, brokerErrorReporter, redisUrlFromEnv, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size };
+export { BULL_PREFIX, brokerErrorReporter, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size };
 
 export interface JobTemplate {
   name: string;

@@ -10,6 +10,7 @@ const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 process.env.DIRACX_APP_ROOT = fileURLToPath(new URL("../fixtures/dlq-app", import.meta.url));
 const { dlqCommand } = await import("../../src/cli/commands/dlq.ts");
+const { readCliContext } = await import("../../src/cli/context.ts");
 const { TaskDB } = await import("../../src/index.ts");
 const { Producer, TaskRegistry } = await import("../../src/entries/ops.ts");
 const { getEngine, closeAllEngines } = await import("../../src/entries/db.ts");
@@ -20,7 +21,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
   let out = "";
   let err = "";
   const program = new Command("diracx-tasks").exitOverride().configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (err += s) });
-  program.addCommand(dlqCommand({ stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } }));
+  program.addCommand(dlqCommand(readCliContext(), { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (err += s) } }));
   try {
     await program.parseAsync(["node", "diracx-tasks", "dlq", ...args]);
     return { code: 0, out, err };

@@ -126,7 +126,7 @@ describe("logging", () => {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const [code] = (await once(child, "exit")) as [number];
     assert.equal(code, 1);
-    assert.equal(stderr, "diracx-tasks: DIRACX_LOG_LEVEL: unknown level 'loud' (known: trace, debug, info, warn, error, fatal, silent)\n");
+    assert.equal(stderr, "diracx-tasks: invalid settings (LogSettings): DIRACX_LOG_LEVEL: unknown level 'loud' (known: trace, debug, info, warn, error, fatal, silent)\n");
   });
 
   for (const sync of ["0", "1"]) {

@@ -50,16 +50,18 @@ describe("createProgress", () => {
 
   test("on a terminal it draws a bar and ends with the full count", () => {
     const out = Object.assign(capture(true), { cursorTo: () => true, clearLine: () => true, moveCursor: () => true, columns: 120 });
-    const saved = process.env.CI;
-    delete process.env.CI;
-    try {
-      const p = createProgress({ label: "resubmitting", total: 3, stream: out });
-      p.increment(3);
-      p.stop();
-    } finally {
-      if (saved !== undefined) process.env.CI = saved;
-    }
+    const p = createProgress({ label: "resubmitting", total: 3, stream: out });
+    p.increment(3);
+    p.stop();
     assert.match(out.text(), /resubmitting \[.*\] 3\/3 100%/);
+  });
+
+  test("in a CI log (CliContext.ci) a terminal gets plain lines", () => {
+    const out = Object.assign(capture(true), { cursorTo: () => true, clearLine: () => true, moveCursor: () => true, columns: 120 });
+    const p = createProgress({ label: "resubmitting", total: 3, stream: out, ci: true });
+    p.increment(3);
+    p.stop();
+    assert.equal(out.text(), "resubmitting: started, 3 to do\nresubmitting: done, 3/3 (100%)\n");
   });
 });
 
@@ -112,15 +114,14 @@ describe("createLiveBlock", () => {
 
   test("on a terminal it redraws in place over the previous block", () => {
     const out = Object.assign(capture(true), { columns: 80 });
-    const saved = process.env.CI;
-    delete process.env.CI;
-    try {
-      const block = createLiveBlock(out);
-      block.render(["a", "b"]);
-      block.render(["c", "d"]);
-    } finally {
-      if (saved !== undefined) process.env.CI = saved;
-    }
+    const block = createLiveBlock(out);
+    block.render(["a", "b"]);
+    block.render(["c", "d"]);
     assert.equal(out.text(), "\x1b[0Ja\nb\n\x1b[2F\x1b[0Jc\nd\n");
+    const ci = Object.assign(capture(true), { columns: 80 });
+    const plain = createLiveBlock(ci, { ci: true });
+    plain.render(["a", "b"]);
+    plain.render(["c", "d"]);
+    assert.equal(ci.text(), "a\nb\nc\nd\n", "a CI log is never redrawn");
   });
 });

@@ -8,6 +8,7 @@ import { validateArgs } from "../../engine/producer.ts";
 import { withEngine } from "../broker.ts";
 import { logger } from "../../logging.ts";
 import { payloadFrom } from "./task-input.ts";
+import type { CliContext } from "../context.ts";
 
 function stopInDebugger(reason: string, detail?: unknown): void {
   if (!inspector.url()) inspector.open(0);
@@ -19,14 +20,14 @@ function stopInDebugger(reason: string, detail?: unknown): void {
 }
 
 /** `diracx-tasks call`: runs one task in this process (limiters skipped, structural locks taken). */
-export function callCommand(): Command {
+export function callCommand(ctx: CliContext): Command {
   return new Command("call")
     .argument("<task>", "task id, <category>:<Class>")
     .option("--args <json-list>", "positional payload values, in the order of the task's args fields")
     .option("--kwargs <json-object>", "payload fields by name")
     .addOption(new Option("--debugger <when>", "stop in the inspector before executing or on an exception").choices(["before", "exception"]))
     .action(async (taskId: string, opts: { args?: string; kwargs?: string; debugger?: "before" | "exception" }) => {
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         const cls = engine.tasks.get(taskId);
         const args = validateArgs(taskId, cls, payloadFrom(cls, taskId, opts.args, opts.kwargs));
         const runId = `call-${randomUUID()}`;

@@ -11,7 +11,7 @@ import { loadLockObjectTypes } from "../../locks/object-types.ts";
 import { tasksConfigProblems } from "../../config/config-check.ts";
 import { getRegistry } from "../../registry/index.ts";
 import type { OutputStream } from "../ui.ts";
-import { TasksSettings } from "../../settings.ts";
+import type { CliContext } from "../context.ts";
 
 export interface CommandIO {
   stdout: OutputStream;
@@ -40,11 +40,12 @@ async function readDoc(location: string, origin: string): Promise<{ file: string
  * tasks configuration against the installed tasks, the VOs and the lock object types. Every
  * problem is listed (key path first); a ConfigError carries them.
  */
-async function check(location: string | undefined): Promise<{ file: string; tasksFile?: string; tasks: number }> {
+async function check(ctx: CliContext, location: string | undefined): Promise<{ file: string; tasksFile?: string; tasks: number }> {
   const registry = await getRegistry();
   await loadLockObjectTypes(registry);
   const taskRegistry = await TaskRegistry.load(registry);
-  const target = location ?? process.env.DIRACX_CONFIG_BACKEND_URL;
+  const main = ctx.configBackend?.backendUrl;
+  const target = location ?? main;
   if (!target) throw new DiracxError("config check: give a file, or set DIRACX_CONFIG_BACKEND_URL");
   const doc = await readDoc(target, location ? "file" : "DIRACX_CONFIG_BACKEND_URL");
   const isTasksFile = typeof doc.data === "object" && doc.data !== null && !("Registry" in doc.data);
@@ -55,7 +56,6 @@ async function check(location: string | undefined): Promise<{ file: string; task
     // A DIRACX_TASKS_CONFIG file: the VOs come from the main document when one is set.
     tasksConfig = parseConfig(doc.text, TasksConfigSchema, doc.file);
     tasksFile = doc.file;
-    const main = process.env.DIRACX_CONFIG_BACKEND_URL;
     if (main) {
       const m = await readDoc(main, "DIRACX_CONFIG_BACKEND_URL");
       vos = listVOs(parseConfig(m.text, ConfigSchema, m.file));
@@ -65,7 +65,7 @@ async function check(location: string | undefined): Promise<{ file: string; task
     const config = parseConfig(doc.text, schema, doc.file);
     vos = listVOs(config);
     tasksConfig = config.Tasks;
-    const own = location === undefined ? TasksSettings.fromEnv().config : undefined;
+    const own = location === undefined ? ctx.tasks.config : undefined;
     if (own) {
       const t = await readDoc(own, "DIRACX_TASKS_CONFIG");
       if (tasksConfig !== undefined) throw new ConfigError([`Tasks: also configured by DIRACX_TASKS_CONFIG (${t.file}); keep one of them`], { file: doc.file });
@@ -80,7 +80,7 @@ async function check(location: string | undefined): Promise<{ file: string; task
 }
 
 /** `diracx-tasks config check [file]`: for a deployment pipeline; non-zero exit on any problem. */
-export function configCommand(io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
+export function configCommand(ctx: CliContext, io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
   const config = new Command("config").description("work with the DiracX configuration");
   config
     .command("check")
@@ -88,7 +88,7 @@ export function configCommand(io: CommandIO = { stdout: process.stdout, stderr: 
     .argument("[file]", "configuration file or directory (default: DIRACX_CONFIG_BACKEND_URL, with DIRACX_TASKS_CONFIG)")
     .action(async (file: string | undefined) => {
       try {
-        const r = await check(file);
+        const r = await check(ctx, file);
         io.stdout.write(`${r.tasksFile ?? r.file}: ok (${r.tasks} task entr${r.tasks === 1 ? "y" : "ies"} checked)\n`);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

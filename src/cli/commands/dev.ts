@@ -7,6 +7,7 @@ import { portNumber } from "./serve.ts";
 import { startDevStack, DEFAULT_DEV_DATA_DIR, type DevStack } from "../../dev/stack.ts";
 import { renderSnapshot, statusLine } from "../../dev/summary.ts";
 import { logger } from "../../logging.ts";
+import type { CliContext } from "../context.ts";
 import { createLiveBlock } from "../ui.ts";
 
 function positiveNumber(v: string): number {
@@ -34,7 +35,7 @@ interface DevOptions {
  * `diracx-tasks dev`: the whole system in this process with embedded defaults, a few demo
  * jobs, and a live summary until Ctrl-C (or, with --until-done, until the demo jobs are Done).
  */
-export function devCommand(): Command {
+export function devCommand(ctx: CliContext): Command {
   return new Command("dev")
     .option("--data-dir <dir>", "where Redis, PGlite, the demo configuration and sandboxes keep their data", DEFAULT_DEV_DATA_DIR)
     .option("--fresh", "delete the data directory first (not an external Redis named by DIRACX_TASKS_REDIS_URL)")
@@ -45,7 +46,7 @@ export function devCommand(): Command {
     .option("--health-port <port>", "serve /healthz, /readyz, /metrics and the queue gauges on this port (default: DIRACX_TASKS_HEALTH_PORT)", parsePort)
     .action(async (opts: DevOptions & { healthPort?: number }) => {
       // Task logs would tear the live summary apart; DIRACX_LOG_LEVEL=info brings them back (on stderr).
-      if (!process.env.DIRACX_LOG_LEVEL) logger.level = "warn";
+      if (!ctx.logLevelSet) logger.level = "warn";
       const started = Date.now();
       const stack = await startDevStack({ dataDir: opts.dataDir, fresh: opts.fresh ?? false, demoJobs: opts.jobs, port: opts.port, ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}) });
       const out = process.stdout;
@@ -65,15 +66,15 @@ export function devCommand(): Command {
         out.write(`dev: the dummy job executor is ${stack.dummyExecutorTask ? `disabled (${stack.dummyExecutorSwitch ?? "its switch is off"})` : "not registered"}, so the demo jobs will not move\n`);
       }
 
-      const code = await watch(stack, opts, started);
+      const code = await watch(stack, opts, started, ctx.ci);
       await stack.stop();
       process.exitCode = code;
     });
 }
 
 /** Redraws the summary every second until a signal (exit 0) or, with --until-done, the outcome. */
-async function watch(stack: DevStack, opts: DevOptions, started: number): Promise<number> {
-  const block = createLiveBlock(process.stdout);
+async function watch(stack: DevStack, opts: DevOptions, started: number, ci: boolean): Promise<number> {
+  const block = createLiveBlock(process.stdout, { ci });
   const header = `diracx-tasks dev · ${stack.redisUrl} · ${opts.untilDone ? `until the demo jobs are Done (time-out ${opts.timeout} s)` : "Ctrl-C to stop"}`;
   const deadline = started + opts.timeout * 1000;
   let signalled: NodeJS.Signals | undefined;

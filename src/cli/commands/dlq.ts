@@ -1,14 +1,14 @@
 import { Command, Option } from "commander";
 import { DiracxError } from "../../errors.ts";
-import { dbUrlEnvVar } from "../../db/sql/base.ts";
+import { configuredDbUrl, dbUrlEnvVar } from "../../db/sql/base.ts";
 import { closeEngine, getEngine } from "../../db/sql/engine.ts";
 import { DEAD_LETTER_STATUSES, TaskDB, type DeadLetter, type DeadLetterFilter, type DeadLetterStatus } from "../../db/sql/task-db.ts";
 import { parseAge, resubmitDeadLetter } from "../../engine/dead-letter.ts";
 import { Producer } from "../../engine/producer.ts";
-import { TasksSettings } from "../../settings.ts";
 import { TaskRegistry } from "../../engine/task-registry.ts";
 import { getRegistry } from "../../registry/index.ts";
 import { assertBrokerReachable } from "../../engine/connection.ts";
+import type { CliContext } from "../context.ts";
 import { confirm, createProgress, formatTable, type OutputStream } from "../ui.ts";
 
 interface FilterOpts {
@@ -25,7 +25,7 @@ interface DbOpts {
 const TASKDB_ENV = dbUrlEnvVar(TaskDB.dbName);
 
 function dbUrlOption(): Option {
-  return new Option("--db-url <url>", "TaskDB URL").env(TASKDB_ENV);
+  return new Option("--db-url <url>", `TaskDB URL (default: ${TASKDB_ENV})`);
 }
 
 function filterOptions(cmd: Command, statusHelp: string): Command {
@@ -59,8 +59,8 @@ function parseId(text: string): number {
   return id;
 }
 
-async function withTaskDB<T>(opts: DbOpts, fn: (db: TaskDB) => Promise<T>): Promise<T> {
-  const url = opts.dbUrl;
+async function withTaskDB<T>(ctx: CliContext, opts: DbOpts, fn: (db: TaskDB) => Promise<T>): Promise<T> {
+  const url = opts.dbUrl ?? configuredDbUrl(TaskDB.dbName, ctx.env);
   if (!url) throw new DiracxError(`the dead-letter queue lives in TaskDB: set ${TASKDB_ENV} or pass --db-url`);
   try {
     return await fn(new TaskDB(getEngine(url)));
@@ -79,10 +79,10 @@ async function collect(db: TaskDB, filter: DeadLetterFilter): Promise<DeadLetter
   }
 }
 
-async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
-  const settings = TasksSettings.fromEnv(); // read once: the broker and the payload bound
+async function withProducer<T>(ctx: CliContext, fn: (p: Producer) => Promise<T>): Promise<T> {
+  const settings = ctx.tasks; // read once, by the command runner: the broker, its bound and the payload bound
   const url = settings.redisUrl;
-  await assertBrokerReachable(url);
+  await assertBrokerReachable(url, { timeoutMs: ctx.connectTimeoutMs });
   const producer = new Producer({ connection: url, registry: await TaskRegistry.load(await getRegistry()), maxPayloadBytes: settings.maxPayloadBytes });
   try {
     return await fn(producer);
@@ -104,7 +104,7 @@ export interface CommandIO {
 }
 
 /** `diracx-tasks dlq list|show|resubmit|discard|delete`: the dead-letter queue in TaskDB. */
-export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
+export function dlqCommand(ctx: CliContext, io: CommandIO = { stdout: process.stdout, stderr: process.stderr }): Command {
   const dlq = new Command("dlq");
 
   filterOptions(dlq.command("list").description("List dead-letter entries, newest first"), "only this status (default: all)")
@@ -115,7 +115,7 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new DiracxError(`--limit must be a positive integer, got '${opts.limit}'`);
       const filter = toFilter(opts, "all");
-      await withTaskDB(opts, async (db) => {
+      await withTaskDB(ctx, opts, async (db) => {
         const rows = await db.list(filter, { limit });
         if (opts.json) {
           io.stdout.write(`${JSON.stringify(rows)}\n`);
@@ -147,7 +147,7 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
     .addOption(dbUrlOption())
     .action(async (idText: string, opts: DbOpts & { json?: boolean }) => {
       const id = parseId(idText);
-      await withTaskDB(opts, async (db) => {
+      await withTaskDB(ctx, opts, async (db) => {
         const e = await db.get(id);
         if (!e) throw new DiracxError(`no dead-letter entry ${id}`);
         if (opts.json) {
@@ -187,7 +187,7 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
     .action(async (idText: string | undefined, opts: FilterOpts & DbOpts & { all?: boolean }) => {
       if (idText === undefined && !opts.all && !hasFilter(opts)) throw new DiracxError("dlq resubmit: give an entry id, a filter (--task, --vo, --older-than) or --all");
       if (idText !== undefined && (opts.all || hasFilter(opts))) throw new DiracxError("dlq resubmit: give either an entry id or a filter/--all, not both");
-      await withTaskDB(opts, async (db) => {
+      await withTaskDB(ctx, opts, async (db) => {
         let entries: DeadLetter[];
         if (idText !== undefined) {
           const e = await db.get(parseId(idText));
@@ -200,8 +200,8 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
           io.stdout.write("nothing to resubmit: no pending dead-letter entry matches\n");
           return;
         }
-        await withProducer(async (producer) => {
-          const progress = createProgress({ label: "resubmitting", total: entries.length, stream: io.stderr });
+        await withProducer(ctx, async (producer) => {
+          const progress = createProgress({ label: "resubmitting", total: entries.length, stream: io.stderr, ci: ctx.ci });
           let ok = 0;
           const refused: string[] = [];
           for (const e of entries) {
@@ -227,7 +227,7 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
     .addOption(dbUrlOption())
     .action(async (idTexts: string[], opts: DbOpts) => {
       const ids = idTexts.map(parseId);
-      await withTaskDB(opts, async (db) => {
+      await withTaskDB(ctx, opts, async (db) => {
         const missed: number[] = [];
         for (const id of ids) {
           if (await db.markDiscarded(id)) io.stdout.write(`discarded ${id}\n`);
@@ -252,7 +252,7 @@ export function dlqCommand(io: CommandIO = { stdout: process.stdout, stderr: pro
     .action(async (idTexts: string[], opts: FilterOpts & DbOpts & { all?: boolean; yes?: boolean }) => {
       if (idTexts.length === 0 && !opts.all && !hasFilter(opts)) throw new DiracxError("dlq delete: give entry ids, a filter (--task, --vo, --status, --older-than) or --all");
       if (idTexts.length > 0 && (opts.all || hasFilter(opts))) throw new DiracxError("dlq delete: give either entry ids or a filter/--all, not both");
-      await withTaskDB(opts, async (db) => {
+      await withTaskDB(ctx, opts, async (db) => {
         const ids = idTexts.length > 0 ? idTexts.map(parseId) : (await collect(db, toFilter(opts, "all"))).map((e) => e.id);
         if (ids.length === 0) {
           io.stdout.write("no dead-letter entries to delete\n");

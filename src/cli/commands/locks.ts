@@ -2,15 +2,20 @@ import { Command, Option } from "commander";
 import { DiracxError } from "../../errors.ts";
 import { connectBrokerOnce } from "../../engine/connection.ts";
 import { LockManager, type LockInfo } from "../../locks/index.ts";
+import type { CliContext } from "../context.ts";
 import { confirm } from "../ui.ts";
 
 function redisUrlOption(): Option {
-  return new Option("--redis-url <url>", "Redis URL").env("DIRACX_TASKS_REDIS_URL").default("redis://localhost:6379");
+  return new Option("--redis-url <url>", "Redis URL (default: DIRACX_TASKS_REDIS_URL or redis://localhost:6379)");
 }
 
-async function withManager<T>(url: string, fn: (manager: LockManager) => Promise<T>): Promise<T> {
+async function withManager<T>(ctx: CliContext, flagUrl: string | undefined, fn: (manager: LockManager) => Promise<T>): Promise<T> {
   // Fail fast: an operator command reports an unreachable Redis (URL masked), not retry forever.
-  const redis = await connectBrokerOnce(url, { name: "diracx-tasks:locks", source: "DIRACX_TASKS_REDIS_URL or --redis-url" });
+  const redis = await connectBrokerOnce(flagUrl ?? ctx.tasks.redisUrl, {
+    name: "diracx-tasks:locks",
+    timeoutMs: ctx.connectTimeoutMs,
+    source: flagUrl ? "--redis-url" : "DIRACX_TASKS_REDIS_URL",
+  });
   try {
     return await fn(new LockManager(redis));
   } finally {
@@ -40,7 +45,7 @@ function table(infos: LockInfo[]): string {
 }
 
 /** `diracx-tasks locks list|release`: what holds which lock, and an operator override. */
-export function locksCommand(): Command {
+export function locksCommand(ctx: CliContext): Command {
   const locks = new Command("locks");
 
   locks
@@ -49,8 +54,8 @@ export function locksCommand(): Command {
     .argument("[pattern]", "Redis glob on the lock key, or a substring of it")
     .option("--json", "print JSON instead of a table")
     .addOption(redisUrlOption())
-    .action(async (pattern: string | undefined, opts: { json?: boolean; redisUrl: string }) => {
-      const infos = await withManager(opts.redisUrl, (m) => m.list(pattern));
+    .action(async (pattern: string | undefined, opts: { json?: boolean; redisUrl?: string }) => {
+      const infos = await withManager(ctx, opts.redisUrl, (m) => m.list(pattern));
       if (opts.json) process.stdout.write(`${JSON.stringify(infos, null, 2)}\n`);
       else if (infos.length === 0) process.stdout.write(`no locks held${pattern ? ` matching '${pattern}'` : ""}\n`);
       else process.stdout.write(`${table(infos)}\n`);
@@ -62,8 +67,8 @@ export function locksCommand(): Command {
     .argument("<key>", "the lock's Redis key, as shown by `locks list`")
     .option("-y, --yes", "do not ask for confirmation")
     .addOption(redisUrlOption())
-    .action(async (key: string, opts: { yes?: boolean; redisUrl: string }) => {
-      await withManager(opts.redisUrl, async (m) => {
+    .action(async (key: string, opts: { yes?: boolean; redisUrl?: string }) => {
+      await withManager(ctx, opts.redisUrl, async (m) => {
         const [info] = (await m.list(key)).filter((i) => i.redisKey === key);
         if (!info) throw new DiracxError(`lock ${key} is not held`);
         if (!opts.yes && process.stdin.isTTY) {

@@ -1,9 +1,11 @@
 import { Command } from "commander";
 import { ScheduleAdmin, type ScheduleStatus } from "../../scheduler/admin.ts";
 import { withBroker } from "../broker.ts";
+import type { CliContext } from "../context.ts";
 
-async function withAdmin<T>(redisUrl: string | undefined, fn: (admin: ScheduleAdmin) => Promise<T>): Promise<T> {
+async function withAdmin<T>(ctx: CliContext, redisUrl: string | undefined, fn: (admin: ScheduleAdmin) => Promise<T>): Promise<T> {
   return withBroker(
+    ctx,
     redisUrl,
     async (redis) => {
       const admin = new ScheduleAdmin(redis);
@@ -39,7 +41,7 @@ function table(rows: ScheduleStatus[]): string {
 }
 
 /** `diracx-tasks schedules list|pause|resume|trigger`. */
-export function schedulesCommand(): Command {
+export function schedulesCommand(ctx: CliContext): Command {
   const cmd = new Command("schedules").option("--redis-url <url>", "broker URL (default: DIRACX_TASKS_REDIS_URL)");
   const url = (): string | undefined => cmd.opts<{ redisUrl?: string }>().redisUrl;
   cmd
@@ -47,28 +49,28 @@ export function schedulesCommand(): Command {
     .description("every schedule with its next run, last run and last outcome")
     .option("--json", "print a JSON array")
     .action(async (o: { json?: boolean }) => {
-      const rows = await withAdmin(url(), (a) => a.list());
+      const rows = await withAdmin(ctx, url(), (a) => a.list());
       process.stdout.write(o.json ? JSON.stringify(rows, null, 2) + "\n" : rows.length ? table(rows) : "no schedules (is `diracx-tasks scheduler` running?)\n");
     });
   cmd
     .command("pause <id>")
     .description("stop a schedule's runs (kept paused across reconciles)")
     .action(async (id: string) => {
-      await withAdmin(url(), (a) => a.pause(id));
+      await withAdmin(ctx, url(), (a) => a.pause(id));
       process.stdout.write(`paused ${id}\n`);
     });
   cmd
     .command("resume <id>")
     .description("resume a paused schedule")
     .action(async (id: string) => {
-      await withAdmin(url(), (a) => a.resume(id));
+      await withAdmin(ctx, url(), (a) => a.resume(id));
       process.stdout.write(`resumed ${id}\n`);
     });
   cmd
     .command("trigger <id>")
     .description("submit one run now with the schedule's args")
     .action(async (id: string) => {
-      const jobId = await withAdmin(url(), (a) => a.trigger(id));
+      const jobId = await withAdmin(ctx, url(), (a) => a.trigger(id));
       process.stdout.write(`triggered ${id}: task ${jobId}\n`);
     });
   return cmd;

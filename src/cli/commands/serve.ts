@@ -4,6 +4,7 @@ import { DEFAULT_HOST, DEFAULT_PORT, startHttpServer } from "../../http/server.t
 import { logger } from "../../logging.ts";
 import { brokerReadiness, healthPortFrom, parsePort, startHealthServer, type HealthServer } from "../../observability/health.ts";
 import { disableTracing, setupHttpTracing } from "../../observability/tracing.ts";
+import type { CliContext } from "../context.ts";
 
 export function portNumber(v: string): number {
   const n = Number(v);
@@ -12,17 +13,17 @@ export function portNumber(v: string): number {
 }
 
 /** `diracx-tasks serve`: the HTTP API (routers of `diracx.services`) until SIGTERM/SIGINT. */
-export function serveCommand(): Command {
+export function serveCommand(ctx: CliContext): Command {
   return new Command("serve")
     .description("serve the HTTP API (DiracX routers that start background work, the operator API, health)")
     .option("--host <host>", "address to listen on", DEFAULT_HOST)
     .option("--port <port>", "port to listen on", portNumber, DEFAULT_PORT)
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port, apart from the API (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
     .action(async (opts: { host: string; port: number; healthPort?: number }) => {
-      const health = healthPortFrom(opts.healthPort);
+      const health = healthPortFrom(opts.healthPort, ctx.env);
       // tracing hook: HTTP, PostgreSQL and ioredis spans when DIRACX_OTEL_ENABLED=true (before anything connects)
-      await setupHttpTracing();
-      const engine = await createEngine({ watchConfig: true });
+      await setupHttpTracing(ctx.env);
+      const engine = await createEngine({ watchConfig: true, settings: ctx.tasks, env: ctx.env });
       let server;
       let healthServer: HealthServer | undefined;
       try {

@@ -4,27 +4,35 @@ import { allQueueStatus } from "../../observability/queue-status.ts";
 import { deadLetterSummary, outboxSize, type DeadLetterSummary } from "../../engine/dead-letter.ts";
 import { brokerWipeReport, describeBrokerWipe } from "../../ops/broker-wipes.ts";
 import { withEngine } from "../broker.ts";
+import { closeEngine, getEngine } from "../../db/sql/engine.ts";
+import { TaskDB } from "../../db/sql/task-db.ts";
+import type { CliContext } from "../context.ts";
 
 export type { QueueStatus } from "../../observability/queue-status.ts";
 
 /** `diracx-tasks status`: queue depth per size × priority, delayed, running, workers online. */
-export function statusCommand(): Command {
+export function statusCommand(ctx: CliContext): Command {
   return new Command("status")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         const out = await allQueueStatus((size) => engine.producer.queue(size));
         // dead-letter hook (dlq stream): DLQ size when TaskDB is configured, and the outbox backlog.
         // TaskDB down: the queues are still shown, the dead-letter count is said to be unknown.
         let dl: DeadLetterSummary;
         let unknown: string | undefined;
         try {
-          dl = await deadLetterSummary(engine.redis);
+          const url = engine.taskDbUrl;
+          try {
+            dl = await deadLetterSummary(engine.redis, url ? new TaskDB(getEngine(url)) : undefined);
+          } finally {
+            if (url) await closeEngine(url);
+          }
         } catch (err) {
           unknown = `TaskDB unreachable: ${err instanceof Error ? err.message : String(err)}`;
           dl = { pending: undefined, outbox: await outboxSize(engine.redis) };
         }
-        const wipe = await brokerWipeReport(); // wipe accounting: the last broker wipe and the tasks it lost
+        const wipe = await brokerWipeReport(engine.taskDbUrl); // wipe accounting: the last broker wipe and the tasks it lost
         if (opts.json) {
           const deadLetters = { pending: dl.pending ?? null, outbox: dl.outbox, ...(unknown ? { unknown } : {}) };
           process.stdout.write(`${JSON.stringify({ queues: out, deadLetters, brokerWipe: wipe.state === "ok" ? wipe.last : null })}\n`);

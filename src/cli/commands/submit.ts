@@ -2,9 +2,10 @@ import { Command } from "commander";
 import { DiracxError } from "../../errors.ts";
 import { withEngine } from "../broker.ts";
 import { payloadFrom } from "./task-input.ts";
+import type { CliContext } from "../context.ts";
 
 /** `diracx-tasks submit`: validates and enqueues one task, prints its id. */
-export function submitCommand(): Command {
+export function submitCommand(ctx: CliContext): Command {
   return new Command("submit")
     .argument("<task>", "task id, <category>:<Class>")
     .option("--args <json-list>", "positional payload values, in the order of the task's args fields")
@@ -13,7 +14,7 @@ export function submitCommand(): Command {
     .option("--at <iso-time>", "run at this time (ISO 8601)")
     .action(async (taskId: string, opts: { args?: string; kwargs?: string; delay?: string; at?: string }) => {
       if (opts.delay !== undefined && opts.at !== undefined) throw new DiracxError("submit: give --delay or --at, not both");
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         const cls = engine.tasks.get(taskId);
         const delay = opts.delay === undefined ? undefined : Number(opts.delay);
         if (delay !== undefined && !(delay >= 0)) throw new DiracxError(`--delay must be a non-negative number of seconds, got '${opts.delay}'`);

@@ -17,6 +17,7 @@ import {
   type TaskView,
 } from "../../ops/tasks.ts";
 import { withEngine } from "../broker.ts";
+import type { CliContext } from "../context.ts";
 import { formatTable, type OutputStream } from "../ui.ts";
 
 /*
@@ -90,7 +91,7 @@ function interruptSignal(): { signal: AbortSignal; dispose(): void } {
 }
 
 /** `diracx-tasks show <task-id>`: one task's state, attempts, parent/children and result. */
-export function showCommand(io: CommandIO = STD_IO): Command {
+export function showCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
   return new Command("show")
     .description("show a task by the id submit printed: state, queue, priority, args, labels, attempts with errors, parent and children, result")
     .argument("<task-id>", "the id submit printed")
@@ -100,7 +101,7 @@ export function showCommand(io: CommandIO = STD_IO): Command {
     .action(async (taskId: string, opts: { json?: boolean; follow?: boolean; timeout?: string }) => {
       if (opts.timeout !== undefined && !opts.follow) throw new DiracxError("--timeout only applies with --follow");
       const timeoutMs = positiveInt("--timeout", opts.timeout ?? String(DEFAULT_FOLLOW_SECONDS)) * 1000;
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         const deps: TaskOpsDeps = { producer: engine.producer, lockManager: engine.lockManager };
         let view: TaskView | undefined;
         let final = true;
@@ -122,7 +123,7 @@ export function showCommand(io: CommandIO = STD_IO): Command {
 }
 
 /** `diracx-tasks tasks list --state …`: tasks in one state, optionally of one task id. */
-export function tasksListCommand(io: CommandIO = STD_IO): Command {
+export function tasksListCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
   return new Command("list")
     .description("list queued, running or finished tasks in one state")
     .requiredOption("--state <state>", `one of ${LISTABLE_STATES.join(", ")}`)
@@ -137,7 +138,7 @@ export function tasksListCommand(io: CommandIO = STD_IO): Command {
       const limit = positiveInt("--limit", opts.limit);
       const offset = positiveInt("--offset", opts.offset, true);
       const size = opts.size === undefined ? undefined : sizeArg(opts.size);
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         if (opts.task) engine.tasks.get(opts.task); // an unknown task id is refused with "did you mean"
         const page = await listTasks({ producer: engine.producer }, { state, limit, offset, ...(opts.task ? { task: opts.task } : {}), ...(size ? { size } : {}) });
         if (opts.json) {
@@ -164,12 +165,12 @@ export function tasksListCommand(io: CommandIO = STD_IO): Command {
     });
 }
 
-function controlCommand(name: string, description: string, op: (deps: TaskOpsDeps, id: string) => Promise<ControlResult>, done: string, io: CommandIO): Command {
+function controlCommand(ctx: CliContext, name: string, description: string, op: (deps: TaskOpsDeps, id: string) => Promise<ControlResult>, done: string, io: CommandIO): Command {
   return new Command(name)
     .description(description)
     .argument("<task-id>", "the id submit printed")
     .action(async (taskId: string) => {
-      await withEngine(async (engine) => {
+      await withEngine(ctx, async (engine) => {
         const r = await op({ producer: engine.producer }, taskId);
         if (!r.ok) throw new DiracxError(r.reason);
         io.stdout.write(`${done} ${taskId}\n`);
@@ -177,20 +178,20 @@ function controlCommand(name: string, description: string, op: (deps: TaskOpsDep
     });
 }
 
-export function cancelCommand(io: CommandIO = STD_IO): Command {
-  return controlCommand("cancel", "remove a waiting or delayed task before it runs", cancelTask, "cancelled", io);
+export function cancelCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
+  return controlCommand(ctx, "cancel", "remove a waiting or delayed task before it runs", cancelTask, "cancelled", io);
 }
 
-export function retryCommand(io: CommandIO = STD_IO): Command {
-  return controlCommand("retry", "put a failed task back on its queue for another round of attempts", retryTask, "requeued", io);
+export function retryCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
+  return controlCommand(ctx, "retry", "put a failed task back on its queue for another round of attempts", retryTask, "requeued", io);
 }
 
-export function promoteCommand(io: CommandIO = STD_IO): Command {
-  return controlCommand("promote", "run a delayed task now", promoteTask, "promoted", io);
+export function promoteCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
+  return controlCommand(ctx, "promote", "run a delayed task now", promoteTask, "promoted", io);
 }
 
 /** `diracx-tasks queue pause|resume <size>`. */
-export function queueCommand(io: CommandIO = STD_IO): Command {
+export function queueCommand(ctx: CliContext, io: CommandIO = STD_IO): Command {
   const queue = new Command("queue").description("pause or resume the queue of one task size");
   for (const [verb, op] of [
     ["pause", pauseQueue],
@@ -202,7 +203,7 @@ export function queueCommand(io: CommandIO = STD_IO): Command {
       .argument("<size>", SIZES.join("|"))
       .action(async (sizeText: string) => {
         const size = sizeArg(sizeText);
-        await withEngine(async (engine) => {
+        await withEngine(ctx, async (engine) => {
           const r = await op({ producer: engine.producer }, size);
           io.stdout.write(`${r.queue}: ${r.paused ? "paused" : "running"}\n`);
         });

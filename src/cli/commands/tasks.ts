@@ -6,6 +6,7 @@ import { periodicTasks } from "../../scheduler/desired.ts";
 import { formatSchedule } from "../../schedule/index.ts";
 import { formatTable } from "../ui.ts";
 import { tasksListCommand } from "./task-control.ts";
+import type { CliContext } from "../context.ts";
 
 /** One task's effective settings in one scope (all VOs, or one VO of a VO-aware task). */
 interface EffectiveSchedule {
@@ -20,14 +21,14 @@ interface EffectiveSchedule {
  * effective schedule — code ← Tasks.common ← Tasks.vo-overrides.<vo>, per VO for VO-aware
  * tasks — and whether the configuration disabled them.
  */
-export function tasksCommand(): Command {
+export function tasksCommand(ctx: CliContext): Command {
   return new Command("tasks")
     .option("--json", "print a JSON array")
     // `tasks list --json` is the subcommand's flag, not this one's.
     .enablePositionalOptions()
-    .addCommand(tasksListCommand())
+    .addCommand(tasksListCommand(ctx))
     .action(async (opts: { json?: boolean }) => {
-      const engine = await createEngine();
+      const engine = await createEngine({ settings: ctx.tasks, env: ctx.env });
       try {
         const tasksConfig = engine.tasksConfig?.current();
         const vos = engine.config ? listVOs(engine.config.current()) : [];

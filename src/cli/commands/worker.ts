@@ -6,6 +6,7 @@ import { schedulerWorkerOptions } from "../../scheduler/state.ts";
 import { isSize, SIZES, type Size } from "../../engine/priorities.ts";
 import { logger } from "../../logging.ts";
 import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
+import type { CliContext } from "../context.ts";
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -14,7 +15,7 @@ function positiveInt(v: string): number {
 }
 
 /** `diracx-tasks worker`: runs the tasks of one size until SIGTERM/SIGINT. */
-export function workerCommand(): Command {
+export function workerCommand(ctx: CliContext): Command {
   return new Command("worker")
     .requiredOption("--size <size>", `size class (${SIZES.join(", ")})`, (v: string): Size => {
       if (!isSize(v)) throw new InvalidArgumentError(`expected one of ${SIZES.join(", ")}`);
@@ -24,14 +25,14 @@ export function workerCommand(): Command {
     .option("--shutdown-timeout <seconds>", "on SIGTERM/SIGINT, time running tasks get to finish before they are put back", Number, 30)
     .option("--health-port <port>", "serve /healthz, /readyz and /metrics on this port (default: DIRACX_TASKS_HEALTH_PORT; none when unset)", parsePort)
     .action(async (opts: { size: Size; concurrency: number; shutdownTimeout: number; healthPort?: number }) => {
-      const health = healthPortFrom(opts.healthPort);
-      const engine = await createEngine({ watchConfig: true, requireConfig: "a worker" });
+      const health = healthPortFrom(opts.healthPort, ctx.env);
+      const engine = await createEngine({ watchConfig: true, requireConfig: "a worker", settings: ctx.tasks, env: ctx.env });
       const worker = new TaskWorker({
         size: opts.size,
         concurrency: opts.concurrency,
         ...engineWorkerOptions(engine),
         ...schedulerWorkerOptions(engine.redis, (err) => logger.warn({ err: err.message }, "could not record a schedule outcome")),
-        ...deadLetterOption(engine.redis), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
+        ...deadLetterOption(engine.redis, ctx.env), // dead-letter hook: drain the outbox into TaskDB when DIRACX_DB_URL_TASKDB is set
       });
       worker.onReadyChange((ready) => logger.info({ ready }, ready ? "worker ready" : "worker not ready"));
       const stopped = new Promise<NodeJS.Signals>((resolve) => {

@@ -11,7 +11,7 @@ import {
   type JobParametersUpsert,
 } from "./job-parameters.ts";
 import { SqlJobParametersDB } from "./sql-job-parameters-db.ts";
-import { dbUrlEnvVar, type Env } from "../sql/base.ts";
+import { configuredDbUrl, dbUrlEnvVar, type Env } from "../sql/base.ts";
 import { getEngine } from "../sql/engine.ts";
 import { DBConfigurationError } from "../errors.ts";
 
@@ -74,7 +74,7 @@ export class JobParametersDB extends BaseOSDB implements JobParametersStore {
    */
   static selectBackend(env: Env = process.env): "opensearch" | "sql" | undefined {
     if (env[osEnvVar(this.dbName)]?.trim()) return "opensearch";
-    if (env[dbUrlEnvVar(this.dbName)]?.trim()) return "sql";
+    if (configuredDbUrl(this.dbName, env)) return "sql";
     return undefined;
   }
 
@@ -84,7 +84,7 @@ export class JobParametersDB extends BaseOSDB implements JobParametersStore {
       case "opensearch":
         return new this(osClientOptionsFromEnv(this.dbName, env)!);
       case "sql":
-        return new this.embeddedImplementation(getEngine(env[dbUrlEnvVar(this.dbName)]!.trim()));
+        return new this.embeddedImplementation(getEngine(configuredDbUrl(this.dbName, env)!));
       default:
         throw new DBConfigurationError(missingMessage(this.dbName));
     }
@@ -113,7 +113,7 @@ export class JobParametersDB extends BaseOSDB implements JobParametersStore {
       return db;
     }
     if (backend === "sql") {
-      const url = ctx.env[dbUrlEnvVar(cls.dbName)]!.trim();
+      const url = configuredDbUrl(cls.dbName, ctx.env)!;
       if (ctx.sqlTransaction) return new cls.embeddedImplementation(await ctx.sqlTransaction(url));
       // No shared transaction offered: a transaction of its own, ended with the unit.
       const trx = await getEngine(url).startTransaction().execute();

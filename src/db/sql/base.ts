@@ -1,4 +1,6 @@
 import type { Kysely } from "kysely";
+import { z } from "zod";
+import { defineSettings, type SettingsClass } from "../../settings.ts";
 import { DBConfigurationError } from "../errors.ts";
 import { getEngine, type SQLEngine } from "./engine.ts";
 import { applyMigrations, type Migration, type MigrationResult } from "./migrations.ts";
@@ -17,10 +19,43 @@ export function dbUrlEnvVar(dbName: string): string {
   return `DIRACX_DB_URL_${dbName.toUpperCase()}`;
 }
 
+const DB_URL = /^(postgres(ql)?:\/\/|pglite:\/\/)/i;
+const urlSettings = new Map<string, SettingsClass<Record<string, string | undefined>>>();
+
+/**
+ * `DIRACX_DB_URL_<NAME>` as a settings class (one per DB name), so a database URL is declared
+ * and refused like every other setting: a value that is no postgresql:// or pglite:// URL stops
+ * the process naming the variable (never the value: it may hold a password).
+ */
+export function dbUrlSettings(dbName: string): SettingsClass<Record<string, string | undefined>> {
+  // Lower case: the field's snake-case upper form is the DB name upper-cased (`JobDB` → JOBDB).
+  const field = dbName.toLowerCase();
+  let cls = urlSettings.get(field);
+  if (!cls) {
+    cls = defineSettings(
+      "DIRACX_DB_URL_",
+      z.object({ [field]: z.string().trim().refine((v) => v === "" || DB_URL.test(v), "expected a postgresql://…, pglite://memory or pglite://<directory> URL").optional() }),
+    );
+    Object.defineProperty(cls, "name", { value: `${dbName} URL` });
+    urlSettings.set(field, cls);
+  }
+  return cls;
+}
+
+/** The URL of a DB from its settings values (dbUrlSettings), undefined when unset or empty. */
+export function dbUrlOf(dbName: string, values: Readonly<Record<string, string | undefined>>): string | undefined {
+  return values[dbName.toLowerCase()] || undefined;
+}
+
+/** The URL of a DB from the environment, undefined when `DIRACX_DB_URL_<NAME>` is not set (or empty). */
+export function configuredDbUrl(dbName: string, env: Env): string | undefined {
+  return dbUrlOf(dbName, dbUrlSettings(dbName).fromEnv(env));
+}
+
 /** The URL of a DB from the environment; a clear error naming the variable when absent. */
 export function dbUrlFromEnv(dbName: string, env: Env = process.env): string {
   const name = dbUrlEnvVar(dbName);
-  const url = env[name];
+  const url = configuredDbUrl(dbName, env);
   if (!url) throw new DBConfigurationError(`${dbName} has no database URL: set ${name} (postgresql://… or pglite://memory)`);
   return url;
 }

@@ -1,9 +1,7 @@
 // Probes for the orchestrator, as DiracX's health router: no authentication, not in OpenAPI.
 // Ready means the configuration is loaded and Redis and every SQL DB answer.
 import { sql } from "kysely";
-import { dbUrlFromEnv } from "../../db/sql/base.ts";
 import { getEngine, redactUrl } from "../../db/sql/engine.ts";
-import { SQL_DBS_GROUP } from "../../registry/groups.ts";
 import type { Engine } from "../../engine/wiring.ts";
 import { HttpError, RETRY_AFTER_SECONDS } from "../errors.ts";
 import { defineRouter, route } from "../router.ts";
@@ -22,15 +20,8 @@ async function readinessProblems(engine: Engine): Promise<string[]> {
   } catch (err) {
     problems.push(`redis: ${(err as Error).message}`);
   }
-  const urls = new Set<string>();
-  for (const ep of engine.registry.active(SQL_DBS_GROUP)) {
-    try {
-      urls.add(dbUrlFromEnv(ep.name));
-    } catch {
-      // A DB without a URL is not used by this process; routers needing it refused to start.
-    }
-  }
-  for (const url of urls) {
+  // A DB without a URL is not used by this process (routers needing it refused to start).
+  for (const url of engine.sqlDbUrls) {
     try {
       await sql`SELECT 1`.execute(getEngine(url));
     } catch (err) {

@@ -3,6 +3,7 @@
 // ServiceAdministrator, Operator or JobAdministrator, changing needs ServiceAdministrator or
 // Operator, and only a ServiceAdministrator sees other VOs (TasksAccessPolicy).
 import { z } from "zod";
+import { getEngine } from "../../db/sql/engine.ts";
 import { TaskDB, DEAD_LETTER_STATUSES } from "../../db/sql/task-db.ts";
 import { resubmitDeadLetter, deadLetterSummary } from "../../engine/dead-letter.ts";
 import { SIZES } from "../../engine/priorities.ts";
@@ -64,7 +65,8 @@ export const router = defineRouter({}, [
     policy: TASKS_POLICY,
     async handler(_r, ctx) {
       await ctx.checkPermissions(read);
-      const dl = await deadLetterSummary(ctx.engine.redis);
+      const url = ctx.engine.taskDbUrl; // the server's engine on it stays open (closed at shutdown)
+      const dl = await deadLetterSummary(ctx.engine.redis, url ? new TaskDB(getEngine(url)) : undefined);
       return { queues: await queueStatuses(ctx.engine.producer), deadLetters: { pending: dl.pending ?? null, outbox: dl.outbox } };
     },
   }),
