@@ -3,6 +3,7 @@
 // "N passed, N failed[, N skipped]" line.
 //   npm test                     all tests
 //   npm test -- test/registry    only files under that path (or matching that substring)
+// DIRACX_TEST_CONCURRENCY: files run at once (3); DIRACX_TEST_TIMEOUT_MS: a bound on each test.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -42,6 +43,8 @@ function sourceNodeOptions(): string {
 const pgServer = await PostgresServer.start();
 const summaryFile = path.join(os.tmpdir(), `diracx-test-summary-${process.pid}.json`);
 const concurrency = process.env.DIRACX_TEST_CONCURRENCY ?? "3";
+// A bound on each test (ms; none by default): a hang becomes a named failure, not a stuck run.
+const timeout = process.env.DIRACX_TEST_TIMEOUT_MS;
 const child = spawn(
   process.execPath,
   [
@@ -52,6 +55,7 @@ const child = spawn(
     // Node 24: a stdio socket of a finished file) would keep it alive and hang CI.
     "--test-force-exit",
     `--test-concurrency=${concurrency}`,
+    ...(timeout ? [`--test-timeout=${timeout}`] : []),
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
     `--test-reporter=${path.join(root, "test/support/summary-reporter.mjs")}`,

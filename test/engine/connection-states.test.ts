@@ -7,9 +7,9 @@ import { once } from "node:events";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
-import { Redis } from "ioredis";
+import { masterNodes } from "../../src/redis-cluster.ts";
 import { freePort } from "../support/ports.ts";
-import { onCluster, RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const appRoot = path.join(root, "test/fixtures/engine-app");
@@ -108,16 +108,16 @@ async function stop(w: Worker): Promise<[number | null, NodeJS.Signals | null]> 
 
 const brokerLines = (w: Worker): string[] => w.lines.filter((l) => /broker|queue error|reconnect/i.test(l.msg)).map((l) => l.msg);
 
-// Outages of one redis-server (stopped, restarted, refusing writes); a cluster losing a master is a
-// failover, another scenario, so this file runs on single servers only.
-describe("worker and broker state", { skip: onCluster ? "stops and restarts one redis-server: not a cluster scenario" : false }, () => {
+// Under DIRACX_TEST_REDIS=cluster the broker of the first two is a Redis Cluster, down and up as a
+// whole (every node stopped, then the cluster re-created empty on the same ports).
+describe("worker and broker state", () => {
   it("started before Redis: not ready, then ready; an outage gives a few lines, not one per retry", async () => {
-    const port = await freePort();
-    const w = await startWorker(`redis://127.0.0.1:${port}`);
+    const server = await RedisServer.reserve();
+    servers.add(server);
+    const w = await startWorker(server.url);
     await w.waitForLine(/cannot reach the broker/);
     await untilReadyz(w.healthPort, 503);
-    const server = await RedisServer.start({ port });
-    servers.add(server);
+    await server.restart();
     await w.waitForLine(/broker connection restored/);
     await untilReadyz(w.healthPort, 200);
 
@@ -141,14 +141,16 @@ describe("worker and broker state", { skip: onCluster ? "stops and restarts one 
   it("a transient command error (maxmemory) does not leave it not ready", async () => {
     const server = await RedisServer.start();
     servers.add(server);
-    const admin = new Redis(server.url);
+    const admin = redisClient(server.url);
     const w = await startWorker(server.url);
     await w.waitForLine(/worker started/);
     await untilReadyz(w.healthPort, 200);
     await admin.set("filler", "x".repeat(100_000));
-    await admin.config("SET", "maxmemory", "1"); // every write is refused (noeviction): OOM
+    // Every write is refused (noeviction): OOM; on each master of a cluster.
+    const setMaxmemory = (bytes: string) => Promise.all(masterNodes(admin).map((node) => node.config("SET", "maxmemory", bytes)));
+    await setMaxmemory("1");
     await w.waitForLine(/broker command failed/);
-    await admin.config("SET", "maxmemory", "0");
+    await setMaxmemory("0");
     await untilReadyz(w.healthPort, 200);
     const oom = w.lines.filter((l) => /broker command failed/.test(l.msg));
     assert.match(String(oom[0]!.err), /OOM/);
@@ -158,6 +160,8 @@ describe("worker and broker state", { skip: onCluster ? "stops and restarts one 
     admin.disconnect();
   });
 
+  // One redis-server with a password, also under DIRACX_TEST_REDIS=cluster (a wrong password is
+  // refused alike by every node).
   it("a worker that cannot authenticate stops on SIGTERM", async () => {
     const server = await RedisServer.start({ args: ["--requirepass", "right-password"] });
     servers.add(server);

@@ -7,9 +7,8 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import pino from "pino";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { runs, waitFor, waitForJob } from "./support.ts";
 
@@ -30,7 +29,7 @@ const meta = () => ({ firstSubmittedAt: Date.now(), labels: {}, deferrals: 0, hi
 const MiB = 1024 * 1024;
 
 describe("the worker validates every job before running it", () => {
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = redisClient(server.url, { maxRetriesPerRequest: null });
   const producer = new Producer({ connection: server.url, registry });
   const queue = new Queue(queueNameFor("small"), { connection: redis, prefix: BULL_PREFIX });
   const lines: Record<string, unknown>[] = [];

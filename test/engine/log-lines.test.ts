@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { Queue, Worker } from "bullmq";
 import { BULL_PREFIX } from "../../src/engine/keys.ts";
 import { queueNameFor } from "../../src/engine/priorities.ts";
-import { RedisServer } from "../support/redis.ts";
+import { RedisServer, redisClient } from "../support/redis.ts";
+import type { BrokerConnection } from "../../src/redis-cluster.ts";
 import { waitFor } from "./support.ts";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -40,6 +41,7 @@ export function topLevelKeys(line: string): string[] {
 describe("worker log lines (real worker process, real Redis)", () => {
   let server: RedisServer;
   let queue: Queue;
+  let redis: BrokerConnection;
   let worker: ChildProcess | undefined;
   const raw: string[] = [];
   const lines = (): Record<string, unknown>[] => raw.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -56,7 +58,8 @@ describe("worker log lines (real worker process, real Redis)", () => {
 
   before(async () => {
     server = await RedisServer.start();
-    queue = new Queue(queueNameFor("small"), { connection: { url: server.url }, prefix: BULL_PREFIX });
+    redis = redisClient(server.url, { maxRetriesPerRequest: null }); // a Cluster client on a cluster
+    queue = new Queue(queueNameFor("small"), { connection: redis, prefix: BULL_PREFIX });
   });
   after(async () => {
     if (worker && worker.exitCode === null) {
@@ -64,6 +67,7 @@ describe("worker log lines (real worker process, real Redis)", () => {
       await once(worker, "exit");
     }
     await queue?.close();
+    redis?.disconnect();
     await server?.stop();
   });
 
@@ -71,9 +75,11 @@ describe("worker log lines (real worker process, real Redis)", () => {
     // A worker that takes the task and dies (never renews its job lock) before any real worker runs.
     const stallId = "stalled-1";
     await queue.add("test:Recorder", { args: { key: "stall" }, meta: meta() }, { jobId: stallId });
-    const dying = new Worker(queueNameFor("small"), null, { connection: { url: server.url }, prefix: BULL_PREFIX, lockDuration: 200, autorun: false });
+    const dyingConnection = redisClient(server.url, { maxRetriesPerRequest: null });
+    const dying = new Worker(queueNameFor("small"), null, { connection: dyingConnection, prefix: BULL_PREFIX, lockDuration: 200, autorun: false });
     assert.equal((await dying.getNextJob("dead-token", { block: false }))?.id, stallId);
     await dying.close(true);
+    dyingConnection.disconnect();
 
     worker = spawn(process.execPath, [path.join(root, "bin/diracx-tasks.mjs"), "worker", "--size", "small"], {
       cwd: root,

@@ -34,6 +34,13 @@ export class RedisCluster {
   }
 
   static async start(): Promise<RedisCluster> {
+    const cluster = await RedisCluster.reserve();
+    await cluster.restart();
+    return cluster;
+  }
+
+  /** Ports chosen, nothing started yet (`restart` creates it): for a process told to connect before it exists. */
+  static async reserve(): Promise<RedisCluster> {
     const ports: number[] = [];
     while (ports.length < 2 * NODES) {
       const p = await freePort();
@@ -43,7 +50,6 @@ export class RedisCluster {
     process.once("exit", () => {
       for (const proc of cluster.procs) proc.kill("SIGKILL");
     });
-    await cluster.restart();
     return cluster;
   }
 

@@ -89,6 +89,14 @@ export class RedisServer {
     return new RedisServer(single);
   }
 
+  /**
+   * A broker whose URL is known but which is not running yet (`restart` starts it, empty): for a
+   * process told to connect before the broker exists. A cluster under DIRACX_TEST_REDIS=cluster.
+   */
+  static async reserve(): Promise<RedisServer> {
+    return new RedisServer(onCluster ? await RedisCluster.reserve() : new SingleRedis(await freePort()));
+  }
+
   /** (Re)starts the broker on the same port(s), with no persistence: a restart is a wiped broker. */
   async restart(): Promise<void> {
     await this.broker.restart();

@@ -8,6 +8,9 @@ import { logger } from "../../logging.ts";
 import { brokerReadiness, healthPortFrom, parsePort, startHealthServer } from "../../observability/health.ts";
 import type { CliContext } from "../context.ts";
 
+/** Time beyond --shutdown-timeout for requeueing tasks and closing connections before the process exits anyway. */
+const STOP_GRACE_SECONDS = 10;
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${v}'`);
@@ -47,6 +50,14 @@ export function workerCommand(ctx: CliContext): Command {
       // (Redis away, wrong password): the start is not waited for then.
       const signal = await Promise.race([stopped, worker.start().then(() => stopped)]);
       logger.info({ signal, deadlineSeconds: opts.shutdownTimeout }, "stopping: no new tasks; waiting for running ones");
+      // The stop itself is bounded: running tasks are put back at the deadline, and if closing the
+      // broker connections still does not finish (seen once after a whole Redis Cluster was
+      // re-created under a worker), the process says so and exits rather than hang until SIGKILL.
+      const stopBound = (opts.shutdownTimeout + STOP_GRACE_SECONDS) * 1000;
+      setTimeout(() => {
+        logger.error({ afterSeconds: stopBound / 1000 }, "worker did not stop within its shutdown deadline plus grace; exiting");
+        process.exit(1);
+      }, stopBound).unref();
       await worker.close(opts.shutdownTimeout * 1000);
       await engine.close();
       await healthServer?.close();
