@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { DiracxError } from "../errors.ts";
 import { logger as rootLogger } from "../logging.ts";
@@ -108,24 +108,6 @@ export function connectBroker(url: string, name = "diracx-tasks", log: Logger = 
   stateOf(target, log).track(redis, name);
   return redis;
 }
-
-/**
- * Holds this connection's writes until the current tick's promise callbacks have run, so that
- * commands issued together (a task's lock release, then BullMQ's completion of the job) leave
- * in one write, which Redis reads in one go. Plain connections only (a cluster's go per node).
- */
-export function holdWritesUntilNextTick(redis: BrokerConnection): void {
-  if (!(redis instanceof Redis)) return;
-  const stream = redis.stream as { cork?: () => void; uncork?: () => void; writableCorked?: number } | undefined;
-  if (!stream?.cork || !stream.uncork || held.has(stream)) return;
-  held.add(stream);
-  stream.cork();
-  process.nextTick(() => {
-    held.delete(stream);
-    stream.uncork!();
-  });
-}
-const held = new WeakSet<object>();
 
 /** Whether every connection is connected and has passed its ready check. */
 export function brokerReady(...connections: BrokerConnection[]): boolean {

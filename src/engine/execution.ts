@@ -33,11 +33,10 @@ export interface AttemptInput {
   /** The worker's running attempts, aborted together at its shutdown deadline. */
   running?: RunningAttempts;
   /**
-   * Sends the lock release (calls `send`) and takes it instead of waiting for its reply (the
-   * worker). It is sent before the attempt's outcome is reported; on the same connection Redis
-   * applies it first.
+   * Takes the lock release instead of waiting for its reply (the worker). It is sent before
+   * the attempt's outcome is reported; on the same connection Redis applies it first.
    */
-  deferRelease?: (send: () => Promise<unknown>) => void;
+  deferRelease?: (release: Promise<unknown>) => void;
   /** Called right before execute (the `call --debugger before` hook). */
   beforeExecute?: () => void | Promise<void>;
   /** Set by the worker for fan-out callbacks (fanout.ts). */
@@ -293,10 +292,9 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     if (extender) clearInterval(extender);
     input.running?.delete(aborter.abort);
     if (held && manager) {
-      const locks = held;
-      const release = (): Promise<unknown> => manager.releaseAll(locks).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
+      const release = manager.releaseAll(held).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
       if (input.deferRelease) input.deferRelease(release);
-      else await release();
+      else await release;
     }
   }
   outcome.durationMs = performance.now() - started;

@@ -3,7 +3,7 @@ import type { Job, RepeatStrategy, Worker } from "bullmq";
 import type { BrokerConnection } from "../redis-cluster.ts";
 import type { Logger } from "pino";
 import { logger as rootLogger } from "../logging.ts";
-import { brokerErrorReporter, brokerReady, connectBroker, holdWritesUntilNextTick } from "./connection.ts";
+import { brokerErrorReporter, brokerReady, connectBroker } from "./connection.ts";
 import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
 import { tracing } from "../observability/tracing.ts";
@@ -109,10 +109,7 @@ export class TaskWorker {
   private readonly locks: LockManager | undefined;
   /** Lock releases sent but not yet answered; close() waits for them. */
   private readonly releasing = new Set<Promise<unknown>>();
-  private readonly deferRelease = (send: () => Promise<unknown>): void => {
-    // The release and BullMQ's completion of the job, which follows it in this tick, in one write.
-    holdWritesUntilNextTick(this.connection);
-    const release = send();
+  private readonly deferRelease = (release: Promise<unknown>): void => {
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
   };
@@ -221,9 +218,6 @@ export class TaskWorker {
   }
 
   private async process(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
-    // What this attempt sends in this tick (its lock acquisition; a quick task's completion)
-    // leaves in one write with the other jobs' commands of the tick (connection.ts).
-    holdWritesUntilNextTick(this.connection);
     const { registry } = this.opts;
     if (!registry.has(job.name)) return this.outcomes.unknownTask(job);
     const cls = registry.get(job.name);
