@@ -6,7 +6,7 @@ import { logger as rootLogger } from "../logging.ts";
 import { brokerErrorReporter, brokerReady, connectBroker } from "./connection.ts";
 import type { DeadLetterDrainer } from "./dead-letter.ts";
 import { RunningAttempts, ShutdownAbort, runAttempt } from "./execution.ts";
-import { tracing } from "../observability/tracing.ts";
+import { tracing, type TracingHooks } from "../observability/tracing.ts";
 import { fanoutAttemptHooks } from "./fanout.ts";
 import type { TaskJobData } from "./job-data.ts";
 import { checkJob, DEFAULT_MAX_PAYLOAD_BYTES, TaskBullWorker } from "./job-validation.ts";
@@ -217,6 +217,13 @@ export class TaskWorker {
     }
   }
 
+  /** The unit-of-work opener with DB transaction spans, made once per tracing session. */
+  private traced: { tracer: TracingHooks; open: OpenUnitOfWork } | undefined;
+  private tracedUnitOfWork(tracer: TracingHooks): OpenUnitOfWork {
+    if (this.traced?.tracer !== tracer) this.traced = { tracer, open: tracer.traceUnitOfWork(this.opts.openUnitOfWork) };
+    return this.traced.open;
+  }
+
   private async process(job: Job<TaskJobData>, token: string | undefined): Promise<unknown> {
     const { registry } = this.opts;
     if (!registry.has(job.name)) return this.outcomes.unknownTask(job);
@@ -252,7 +259,7 @@ export class TaskWorker {
       attempt,
       logger: log,
       submitter: this.opts.submitter,
-      openUnitOfWork: tracer ? tracer.traceUnitOfWork(this.opts.openUnitOfWork) : this.opts.openUnitOfWork,
+      openUnitOfWork: tracer ? this.tracedUnitOfWork(tracer) : this.opts.openUnitOfWork,
       lockManager: this.locks,
       lockOwner: lockOwnerId(taskId, token ?? this.id),
       lockTtlMs: this.timings.lockTtlMs,

@@ -4,7 +4,7 @@
  * per attempt, linked to the creation context the producer stored in the task's data) and
  * carry the attribute names of upstream DiracX's task spans as well.
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from "@opentelemetry/api";
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -70,6 +70,9 @@ export async function createTracing(opts: EnableTracingOptions): Promise<Tracing
       const originSpan = origin && trace.getSpanContext(origin);
       if (originSpan) links.push({ context: originSpan, attributes: { "diracx.link": "resubmitted-from" } });
       const queue = `tasks-${info.size}`;
+      // The worker runs attempts outside any request, so without a creation context the span
+      // starts from the root context: a fresh trace.
+      const parent = created ?? ROOT_CONTEXT;
       // Parent is the creation context too, so a request, its task and the task's children form one trace.
       // A task with none (a periodic run) starts a fresh trace.
       const span: Span = tracer.startSpan(
@@ -84,8 +87,6 @@ export async function createTracing(opts: EnableTracingOptions): Promise<Tracing
             "messaging.destination.name": queue,
             "messaging.consumer.group.name": queue,
             "messaging.message.id": info.taskId,
-            "diracx.task.name": info.taskName,
-            "diracx.task.priority": info.priority,
             ...(info.vo ? { "diracx.vo": info.vo } : {}),
             "task.name": info.taskName,
             "task.id": info.taskId,
@@ -94,16 +95,15 @@ export async function createTracing(opts: EnableTracingOptions): Promise<Tracing
             "task.size": info.size,
           },
         },
-        created ?? trace.deleteSpan(context.active()),
+        parent,
       );
-      const spanContext = trace.setSpan(context.active(), span);
+      const spanContext = trace.setSpan(parent, span);
       const started = performance.now();
       return {
         run: (fn) => context.with(spanContext, fn),
         event: (name, attributes) => span.addEvent(name, attributes),
         end(status, error) {
-          span.setAttribute("task.status", status);
-          span.setAttribute("task.duration_ms", Math.round(performance.now() - started));
+          span.setAttributes({ "task.status": status, "task.duration_ms": Math.round(performance.now() - started) });
           if (error !== undefined) {
             span.setAttribute("task.error", error instanceof Error ? error.message : String(error));
             if (error instanceof Error) span.recordException(error);
