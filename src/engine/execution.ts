@@ -7,6 +7,7 @@ import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { DEFAULT_TIMEOUT_MS } from "./priorities.ts";
 import type { SubmitOptions } from "./producer-types.ts";
 import { TaskTimeoutError } from "./retry.ts";
+import { fixedDelayTimers } from "./timer-queue.ts";
 import { runInBinding, submitTask, type AnyTask, type ProducerBinding, type Task, type TaskClass, type TaskContext, type TaskSubmitter } from "./task.ts";
 
 /** The worker is shutting down; the attempt is put back, not counted. */
@@ -60,54 +61,6 @@ export function timeoutOf(cls: TaskClass): number {
 
 type Abort = (reason: Error) => void;
 
-/**
- * The deadlines of running attempts with one timeout, in the order they were set (a timeout is
- * fixed per task class, so that is deadline order): one timer armed for the earliest, and an
- * attempt costs a Set insertion and deletion instead of a Timeout object (Node's own timer
- * lists are ordered the same way, but each setTimeout allocates and tracks an async resource).
- */
-class Deadlines {
-  private readonly pending = new Set<{ at: number; expire: () => void }>();
-  private timer: NodeJS.Timeout | undefined;
-  constructor(private readonly ms: number) {}
-
-  /** Calls `expire` after the timeout unless the returned function is called first. */
-  set(expire: () => void): () => void {
-    const entry = { at: performance.now() + this.ms, expire };
-    this.pending.add(entry);
-    if (!this.timer) this.arm(this.ms);
-    return () => {
-      this.pending.delete(entry);
-      // The timer holds the process like the attempt's own timeout would; none is left once all ended.
-      if (this.pending.size === 0 && this.timer) {
-        clearTimeout(this.timer);
-        this.timer = undefined;
-      }
-    };
-  }
-
-  private arm(delayMs: number): void {
-    this.timer = setTimeout(() => this.fire(), Math.max(0, delayMs));
-  }
-
-  private fire(): void {
-    this.timer = undefined;
-    const now = performance.now();
-    for (const entry of this.pending) {
-      if (entry.at > now) return this.arm(entry.at - now);
-      this.pending.delete(entry);
-      entry.expire();
-    }
-  }
-}
-
-const deadlinesByTimeout = new Map<number, Deadlines>();
-
-function deadlines(ms: number): Deadlines {
-  let d = deadlinesByTimeout.get(ms);
-  if (!d) deadlinesByTimeout.set(ms, (d = new Deadlines(ms)));
-  return d;
-}
 
 /**
  * The attempts a worker is running, so its shutdown deadline can abort them
@@ -262,9 +215,9 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   const aborter = new AttemptAbort();
   input.running?.add(aborter.abort);
   const timeoutMs = timeoutOf(cls);
-  const clearDeadline = deadlines(timeoutMs).set(() => aborter.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)));
+  const clearDeadline = fixedDelayTimers(timeoutMs).set(() => aborter.abort(new TaskTimeoutError(`task ${input.id} (${input.taskId}) timed out after ${timeoutMs} ms`)));
   const ctx = new AttemptContext(input, aborter);
-  const extender = held && manager ? extendWhileRunning(manager, held, input, aborter, (lost) => (ctx.lockLost = lost)) : undefined;
+  const stopExtending = held && manager ? extendWhileRunning(manager, held, input, aborter, (lost) => (ctx.lockLost = lost)) : undefined;
 
   let uow: UnitOfWork<DependencySpec> | undefined;
   let outcome: AttemptOutcome;
@@ -289,7 +242,7 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     outcome = error instanceof ShutdownAbort ? { kind: "requeue", durationMs: 0 } : { kind: "failed", error, phase: "run", durationMs: 0 };
   } finally {
     clearDeadline();
-    if (extender) clearInterval(extender);
+    stopExtending?.();
     input.running?.delete(aborter.abort);
     if (held && manager) {
       const release = manager.releaseAll(held).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
@@ -301,30 +254,31 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
   return outcome;
 }
 
-/** Extends held locks every third of their TTL; a lost lock aborts the attempt. */
+/** Extends held locks every third of their TTL; a lost lock aborts the attempt. Returns the stop. */
 function extendWhileRunning(
   manager: LockManager,
   held: HeldLocks,
   input: AttemptInput,
   aborter: AttemptAbort,
   onLost: (lost: TaskContext["lockLost"]) => void,
-): NodeJS.Timeout {
+): () => void {
   let lost = false;
-  return setInterval(
-    () => {
-      manager.extendAll(held, input.lockTtlMs).then(
-        (res) => {
-          if (res.lost.length === 0 || lost) return;
-          lost = true;
-          onLost(Object.freeze({ lost: true, keys: Object.freeze(res.lost) }));
-          input.logger().error({ lost: res.lost }, "task lost its locks; aborting it");
-          aborter.abort(new LockLostError(res.lost));
-        },
-        (err: unknown) => input.logger().warn({ err }, "could not extend locks (will retry)"),
-      );
-    },
-    Math.max(50, Math.floor(input.lockTtlMs / 3)),
-  );
+  const timers = fixedDelayTimers(Math.max(50, Math.floor(input.lockTtlMs / 3)));
+  const extend = (): void => {
+    cancel = timers.set(extend);
+    manager.extendAll(held, input.lockTtlMs).then(
+      (res) => {
+        if (res.lost.length === 0 || lost) return;
+        lost = true;
+        onLost(Object.freeze({ lost: true, keys: Object.freeze(res.lost) }));
+        input.logger().error({ lost: res.lost }, "task lost its locks; aborting it");
+        aborter.abort(new LockLostError(res.lost));
+      },
+      (err: unknown) => input.logger().warn({ err }, "could not extend locks (will retry)"),
+    );
+  };
+  let cancel = timers.set(extend);
+  return () => cancel();
 }
 
 /** Unit of work for tasks that declare no dependencies (and a clear error for those that do). */

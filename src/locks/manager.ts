@@ -23,6 +23,8 @@ export interface HeldLocks {
   readonly locks: readonly Lock[];
   /** Redis server time of the acquisition, in ms since the epoch. */
   readonly acquiredAt: number;
+  /** What extend and release send, as the acquisition computed it (absent: computed from `locks`). */
+  readonly held?: { readonly keys: readonly string[]; readonly kinds: readonly string[] };
 }
 
 export type AcquireResult =
@@ -67,6 +69,7 @@ function checkOwner(ownerId: string): void {
 
 /** Keeps one lock per Redis key: the same lock listed twice is taken once, and a writer wins over a reader. */
 function dedupe(locks: readonly Lock[]): Lock[] {
+  if (locks.length < 2 || (locks.length === 2 && locks[0]!.redisKey !== locks[1]!.redisKey)) return locks as Lock[];
   const byKey = new Map<string, Lock>();
   for (const lock of locks) {
     const seen = byKey.get(lock.redisKey);
@@ -76,7 +79,16 @@ function dedupe(locks: readonly Lock[]): Lock[] {
 }
 
 function keysOf(locks: readonly Lock[]): string[] {
-  return locks.flatMap((l) => [l.redisKey, holdersKey(l.redisKey)]);
+  const keys: string[] = [];
+  for (const l of locks) keys.push(l.redisKey, holdersKey(l.redisKey));
+  return keys;
+}
+
+/** The keys and kinds extend and release send: the held locks only (rate permits are not held). */
+function heldOf(held: HeldLocks): { readonly keys: readonly string[]; readonly kinds: readonly string[] } {
+  if (held.held) return held.held;
+  const locks = held.locks.filter((l) => isHeld(l.kind));
+  return { keys: keysOf(locks), kinds: locks.map((l) => l.kind) };
 }
 
 /** Whether a lock is held until released (rate permits are consumed instead). */
@@ -124,8 +136,13 @@ export class LockManager {
       else if (lock instanceof ConcurrencyLimiter) args.push(lock.kind, lock.limit ?? 0, "", "");
       else args.push(lock.kind, "", "", "");
     }
-    const reply = (await runScript(this.redis, "acquire", keysOf(wanted), args)) as number[];
-    if (reply[0] === 1) return { acquired: true, held: { ownerId, locks: wanted, acquiredAt: reply[1] as number } };
+    const keys = keysOf(wanted);
+    const reply = (await runScript(this.redis, "acquire", keys, args)) as number[];
+    if (reply[0] === 1) {
+      const holds = wanted.every((l) => isHeld(l.kind)) ? wanted : wanted.filter((l) => isHeld(l.kind));
+      const held = { keys: holds === wanted ? keys : keysOf(holds), kinds: holds.map((l) => l.kind) };
+      return { acquired: true, held: { ownerId, locks: wanted, acquiredAt: reply[1] as number, held } };
+    }
     const lock = wanted[(reply[1] as number) - 1] as Lock;
     return { acquired: false, blockedBy: lock.redisKey, lock, retryAfterMs: reply[2] as number };
   }
@@ -133,17 +150,17 @@ export class LockManager {
   /** Pushes every held lock's expiry to now + ttlMs; returns the Redis keys of those no longer held. */
   async extendAll(held: HeldLocks, ttlMs: number): Promise<{ lost: string[] }> {
     checkTtl(ttlMs);
-    const locks = held.locks.filter((l) => isHeld(l.kind));
-    if (locks.length === 0) return { lost: [] };
-    const reply = (await runScript(this.redis, "extend", keysOf(locks), [held.ownerId, ttlMs, ...locks.map((l) => l.kind)])) as number[];
-    return { lost: reply.map((i) => (locks[i - 1] as Lock).redisKey) };
+    const { keys, kinds } = heldOf(held);
+    if (kinds.length === 0) return { lost: [] };
+    const reply = (await runScript(this.redis, "extend", keys, [held.ownerId, ttlMs, ...kinds])) as number[];
+    return { lost: reply.map((i) => keys[2 * (i - 1)] as string) };
   }
 
   /** Releases what this owner holds (never another owner's hold); returns how many holds were released. */
   async releaseAll(held: HeldLocks): Promise<number> {
-    const locks = held.locks.filter((l) => isHeld(l.kind));
-    if (locks.length === 0) return 0;
-    return (await runScript(this.redis, "release", keysOf(locks), [held.ownerId, ...locks.map((l) => l.kind)])) as number;
+    const { keys, kinds } = heldOf(held);
+    if (kinds.length === 0) return 0;
+    return (await runScript(this.redis, "release", keys, [held.ownerId, ...kinds])) as number;
   }
 
   /** Drops every holder of one lock or limiter; false if nobody held it. */
