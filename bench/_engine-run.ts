@@ -34,20 +34,26 @@ const [mode, url, tasksArg] = process.argv.slice(2);
 const TASKS = Number(tasksArg);
 const WARMUP = Math.min(2_000, TASKS);
 const CONCURRENCY = 16;
-if (!url || !["bullmq", "noop", "locked", "bare", "traced"].includes(mode ?? "") || !(TASKS > 0)) {
-  console.error("usage: _engine-run.ts <bullmq|noop|locked|bare|traced> <redis-url> <tasks>");
+if (!url || !["bullmq", "noop", "locked", "bare", "traced", "metrics-ab"].includes(mode ?? "") || !(TASKS > 0)) {
+  console.error("usage: _engine-run.ts <bullmq|noop|locked|bare|traced|metrics-ab> <redis-url> <tasks>");
   process.exit(2);
 }
 
-if (mode === "bare") {
-  // Every metric update the engine makes: the per-task series (the hot path) and prom-client's own.
-  TaskSeries.prototype.count = () => {};
-  TaskSeries.prototype.observeDuration = () => {};
-  for (const m of Object.values(metrics) as { inc?: unknown; observe?: unknown }[]) {
-    if (m.inc) m.inc = () => {};
-    if (m.observe) m.observe = () => {};
-  }
-}
+/** Turns every metric update the engine makes on or off: the per-task series (the hot path) and prom-client's own. */
+const metricUpdates = (() => {
+  const series = { count: TaskSeries.prototype.count, observeDuration: TaskSeries.prototype.observeDuration };
+  const own = (Object.values(metrics) as { inc?: unknown; observe?: unknown }[]).map((m) => ({ m, inc: m.inc, observe: m.observe }));
+  const none = () => {};
+  return (on: boolean) => {
+    TaskSeries.prototype.count = on ? series.count : none;
+    TaskSeries.prototype.observeDuration = on ? series.observeDuration : none;
+    for (const o of own) {
+      if (o.inc) o.m.inc = on ? o.inc : none;
+      if (o.observe) o.m.observe = on ? o.observe : none;
+    }
+  };
+})();
+if (mode === "bare") metricUpdates(false);
 let spansExported: (() => Promise<number>) | undefined;
 if (mode === "traced") {
   const { InMemorySpanExporter } = await import("@opentelemetry/sdk-trace");
@@ -159,6 +165,29 @@ async function drain(n: number, report: (rate: number) => void = () => {}): Prom
 await redis.flushall();
 await fill(WARMUP);
 await drain(WARMUP);
+if (mode === "metrics-ab") {
+  // The cost of metrics alone is far below the drift between processes, so it is measured in
+  // one process: drains with metric updates on and off in turn (off-on, on-off, …), a ratio per pair.
+  const ratios: number[] = [];
+  const onRates: number[] = [];
+  for (let pair = 0; pair < 4; pair++) {
+    const rates = new Map<boolean, number>();
+    for (const on of pair % 2 ? [true, false] : [false, true]) {
+      metricUpdates(on);
+      await redis.flushall();
+      await fill(TASKS / 2);
+      await drain(TASKS / 2, (rate) => rates.set(on, rate));
+    }
+    ratios.push(rates.get(true)! / rates.get(false)!);
+    onRates.push(rates.get(true)!);
+  }
+  const mid = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  process.stdout.write(`${JSON.stringify({ rate: mid(onRates), ratio: mid(ratios) })}\n`);
+  await producer.close();
+  redis.disconnect();
+  process.exit(0);
+}
+
 await redis.flushall();
 await fill(TASKS);
 // BENCH_ENGINE_PROFILE=<dir>: a CPU profile of the measured drain only (not the warm-up or the fill).
