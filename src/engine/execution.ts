@@ -61,7 +61,6 @@ export function timeoutOf(cls: TaskClass): number {
 
 type Abort = (reason: Error) => void;
 
-
 /**
  * The attempts a worker is running, so its shutdown deadline can abort them
  * all (a Set rather than one listener per attempt on a shared AbortSignal).
