@@ -109,7 +109,9 @@ async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
 
 const redis = new Redis(url, { maxRetriesPerRequest: null });
 const registry = TaskRegistry.fromClasses({ "bench:Noop": Noop, "bench:Locked": Locked });
-const producer = new Producer({ connection: redis, registry, retention: { completedSeconds: 60, failedSeconds: 60 } });
+// As in production, the worker applies the retention (the same 60 s as plain BullMQ's jobs carry); jobs do not carry it.
+const RETENTION = { completedSeconds: 60, failedSeconds: 60 };
+const producer = new Producer({ connection: redis, registry });
 
 /** Resolves once `n` tasks completed on `worker` (an event, not a poll). */
 function completions(worker: Worker, n: number): Promise<void> {
@@ -149,7 +151,7 @@ async function drain(n: number, report: (rate: number) => void = () => {}): Prom
       connection.disconnect();
     };
   } else {
-    const tw = new TaskWorker({ size: "medium", concurrency: CONCURRENCY, connection: url!, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis) });
+    const tw = new TaskWorker({ size: "medium", concurrency: CONCURRENCY, connection: url!, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis), retention: RETENTION });
     worker = tw.worker;
     start = () => tw.start();
     close = () => tw.close(1_000);

@@ -42,6 +42,8 @@ export interface FailedJob {
   id?: string | undefined;
   name: string;
   data: TaskJobData;
+  /** When the job was created (a fresh task's data leaves its first submission to this). */
+  timestamp?: number;
 }
 
 /**
@@ -76,7 +78,7 @@ export function deadLetterFor(job: FailedJob, attempt: number, finalError: unkno
     args: deadLetterArgs(data, maxPayloadBytes) as JsonValue,
     labels,
     vo,
-    firstSubmittedAt: new Date(typeof meta.firstSubmittedAt === "number" && Number.isFinite(meta.firstSubmittedAt) ? meta.firstSubmittedAt : Date.now()),
+    firstSubmittedAt: new Date(typeof meta.firstSubmittedAt === "number" && Number.isFinite(meta.firstSubmittedAt) ? meta.firstSubmittedAt : (job.timestamp ?? Date.now())),
     attempts: attempt,
     errors,
   };

@@ -19,7 +19,7 @@ import type { Job } from "bullmq";
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { currentBinding, classOf, type AnyTask } from "./task.ts";
-import type { TaskJobData } from "./job-data.ts";
+import type { StoredTaskJobData, TaskJobData } from "./job-data.ts";
 import { queueNameFor } from "./priorities.ts";
 import type { BulkItem, PreparedJob } from "./job-data.ts";
 import type { SubmitOptions } from "./producer-types.ts";
@@ -41,7 +41,8 @@ export interface FanoutSpec {
   children: [string, string][];
 }
 
-export type FanoutJobData = TaskJobData & { fanout?: FanoutSpec };
+/** The stored data of a job that may be a fan-out callback. */
+export type FanoutJobData = StoredTaskJobData & { fanout?: FanoutSpec };
 
 /** The callback of a `requireAllSuccess` group ran while some children had failed. */
 export class ChildrenFailedError extends StopRetrying {}

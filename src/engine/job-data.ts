@@ -56,15 +56,29 @@ export interface BulkItem {
 export interface PreparedJob {
   size: Size;
   name: string;
-  data: TaskJobData;
+  data: StoredTaskJobData;
   opts: JobsOptions;
 }
 
+/** A job's data as the worker works with it: what the stored form left out filled in (job-validation.ts). */
 export interface TaskJobData {
   /** Layout version (job-validation.ts JOB_DATA_VERSION; docs/job-data.schema.json); absent = 1. */
   v?: 1;
   args: Record<string, unknown>;
   meta: TaskJobMeta;
+}
+
+/**
+ * A job's data as stored in Redis. A fresh task's `meta` holds only what differs from the
+ * defaults (no labels, no deferrals, empty history, first submitted at the job's own
+ * timestamp), and is absent when nothing does, so that a small task's job hash stays within
+ * Redis's compact encoding (every value up to `hash-max-listpack-value`, 64 bytes by default;
+ * README, "Job records"). The worker fills the defaults in when it reads a job (`readJobData`).
+ */
+export interface StoredTaskJobData {
+  v?: 1;
+  args: Record<string, unknown>;
+  meta?: Partial<Pick<TaskJobMeta, "firstSubmittedAt" | "labels" | "deferrals" | "history">> & Omit<TaskJobMeta, "firstSubmittedAt" | "labels" | "deferrals" | "history">;
 }
 
 /** Oldest records are dropped past this, so a task retried forever keeps a bounded job hash. */

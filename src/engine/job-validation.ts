@@ -14,7 +14,7 @@
 import { UnrecoverableError, Worker, type Job, type JobJson } from "bullmq";
 import { z, ZodObject } from "zod";
 import { DiracxError } from "../errors.ts";
-import { appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
+import { appendHistory, errorRecord, type StoredTaskJobData, type TaskJobData, type TaskJobMeta } from "./job-data.ts";
 import type { TaskClass } from "./task.ts";
 
 /** Version of the job data layout this worker reads and the producer writes (`v`). */
@@ -46,7 +46,7 @@ const deferralSchema = z.object({
  * must not read bumps `v` instead.
  */
 const metaSchema = z.looseObject({
-  firstSubmittedAt: z.number().describe("ms since epoch of the first submission"),
+  firstSubmittedAt: z.number().optional().describe("ms since epoch of the first submission; absent: the job's own timestamp"),
   parentTaskId: z.string().optional(),
   labels: z.record(z.string(), z.string()).default({}).describe("free-form labels (vo, schedule, fanoutGroup, dlqId, ...)"),
   deferrals: z.int().nonnegative().default(0).describe("times the task was put back because a lock was busy"),
@@ -67,7 +67,7 @@ export const jobDataSchema = z
   .strictObject({
     v: z.literal(JOB_DATA_VERSION).optional().describe(`layout version; absent means ${JOB_DATA_VERSION}`),
     args: z.record(z.string(), z.unknown()).describe("the task's arguments, checked against the task's own schema (unknown keys refused)"),
-    meta: metaSchema,
+    meta: metaSchema.optional().describe("the task's record; absent (a fresh task): no labels, no deferrals, no history, first submitted at the job's timestamp"),
     fanout: fanoutSchema.optional().describe("set on the callback of a fan-out group"),
   })
   .meta({
@@ -77,8 +77,20 @@ export const jobDataSchema = z
 
 // The schema and the engine's types describe the same thing.
 type Parsed = z.output<typeof jobDataSchema>;
-const _sameShape: (p: Parsed) => TaskJobData = (p) => p;
+const _sameShape: (p: Parsed) => StoredTaskJobData = (p) => p;
 void _sameShape;
+
+/** The defaults of a fresh task's meta (what a producer may leave out), first submitted at `timestamp`. */
+function freshMeta(timestamp: number): TaskJobMeta {
+  return { firstSubmittedAt: timestamp, labels: {}, deferrals: 0, history: [] };
+}
+
+/** Stored job data, valid by the schema, with what it left out filled in (`timestamp`: the job's). */
+function withDefaults(d: Parsed, timestamp: number): TaskJobData {
+  if (!d.meta) return { ...d, meta: freshMeta(timestamp) };
+  if (d.meta.firstSubmittedAt !== undefined) return d as TaskJobData;
+  return { ...d, meta: { ...d.meta, firstSubmittedAt: timestamp } };
+}
 
 /** The JSON Schema of the job data (written to docs/job-data.schema.json). */
 export function jobDataJsonSchema(): Record<string, unknown> {
@@ -181,15 +193,18 @@ function plainObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * The worker's hot path: data exactly as the producer writes it (no history or deferral log yet,
- * no fan-out) is accepted by this direct check, which gives what `jobDataSchema` would
- * (a test holds the two together); anything else (undefined here) goes through the schema. The
- * zod parse of the whole layout costs more than the rest of the check together.
+ * no fan-out) is accepted by this direct check, which gives what `jobDataSchema` and the
+ * defaults would (a test holds the two together); anything else (undefined here) goes through
+ * the schema. The zod parse of the whole layout costs more than the rest of the check together.
  */
-export function commonShape(raw: Record<string, unknown>): TaskJobData | undefined {
+export function commonShape(raw: Record<string, unknown>, timestamp: number): TaskJobData | undefined {
   for (const k in raw) if (!TOP_KEYS.has(k)) return undefined;
   const { v, args, meta } = raw;
-  if ((v !== undefined && v !== JOB_DATA_VERSION) || !plainObject(args) || !plainObject(meta)) return undefined;
-  if (typeof meta.firstSubmittedAt !== "number" || !Number.isFinite(meta.firstSubmittedAt)) return undefined;
+  if ((v !== undefined && v !== JOB_DATA_VERSION) || !plainObject(args)) return undefined;
+  if (meta === undefined) return { ...(raw as unknown as TaskJobData), meta: freshMeta(timestamp) };
+  if (!plainObject(meta)) return undefined;
+  const { firstSubmittedAt } = meta;
+  if (firstSubmittedAt !== undefined && (typeof firstSubmittedAt !== "number" || !Number.isFinite(firstSubmittedAt))) return undefined;
   if (meta.deferralLog !== undefined) return undefined;
   const { trace } = meta;
   if (trace !== undefined) {
@@ -205,14 +220,29 @@ export function commonShape(raw: Record<string, unknown>): TaskJobData | undefin
   }
   if (deferrals !== undefined && !(Number.isSafeInteger(deferrals) && (deferrals as number) >= 0)) return undefined;
   if (history !== undefined && !(Array.isArray(history) && history.length === 0)) return undefined;
-  if (labels !== undefined && deferrals !== undefined && history !== undefined) return raw as unknown as TaskJobData;
-  return { ...(raw as unknown as TaskJobData), meta: { ...(meta as unknown as TaskJobData["meta"]), labels: (labels ?? {}) as Record<string, string>, deferrals: (deferrals ?? 0) as number, history: [] } };
+  if (firstSubmittedAt !== undefined && labels !== undefined && deferrals !== undefined && history !== undefined) return raw as unknown as TaskJobData;
+  return {
+    ...(raw as unknown as TaskJobData),
+    meta: { ...(meta as unknown as TaskJobMeta), firstSubmittedAt: (firstSubmittedAt ?? timestamp) as number, labels: (labels ?? {}) as Record<string, string>, deferrals: (deferrals ?? 0) as number, history: [] },
+  };
+}
+
+/**
+ * A job's stored data as the worker works with it (defaults filled in, `timestamp` the job's),
+ * or the schema's complaint. The one reader of the layout: the worker's check and the outcome
+ * step of a job the worker never ran both go through it.
+ */
+export function readJobData(raw: Record<string, unknown>, timestamp: number): { ok: true; data: TaskJobData } | { ok: false; issues: string } {
+  const data = commonShape(raw, timestamp);
+  if (data) return { ok: true, data };
+  const parsed = jobDataSchema.safeParse(raw);
+  return parsed.success ? { ok: true, data: withDefaults(parsed.data, timestamp) } : { ok: false, issues: issues(parsed.error) };
 }
 
 export type JobCheck = { ok: true; data: TaskJobData } | { ok: false; error: InvalidJobError };
 
 /** Checks a job the worker is about to run (its task id is registered as `cls`). */
-export function checkJob(job: Pick<Job, "name" | "data">, cls: TaskClass, maxPayloadBytes: number): JobCheck {
+export function checkJob(job: Pick<Job, "name" | "data" | "timestamp">, cls: TaskClass, maxPayloadBytes: number): JobCheck {
   const id = job.name;
   const fail = (message: string): JobCheck => ({ ok: false, error: new InvalidJobError(`invalid job for task '${id}': ${message}`) });
   const raw: unknown = job.data;
@@ -220,12 +250,9 @@ export function checkJob(job: Pick<Job, "name" | "data">, cls: TaskClass, maxPay
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail(`data must be a JSON object, got ${raw === null ? "null" : Array.isArray(raw) ? "an array" : typeof raw}`);
   const v = (raw as { v?: unknown }).v;
   if (v !== undefined && v !== JOB_DATA_VERSION) return fail(`unsupported job data version ${JSON.stringify(v)} (this worker reads version ${JOB_DATA_VERSION})`);
-  let data = commonShape(raw as Record<string, unknown>);
-  if (!data) {
-    const parsed = jobDataSchema.safeParse(raw);
-    if (!parsed.success) return fail(`data does not match the job data schema (docs/job-data.schema.json): ${issues(parsed.error)}`);
-    data = parsed.data;
-  }
+  const read = readJobData(raw as Record<string, unknown>, job.timestamp);
+  if (!read.ok) return fail(`data does not match the job data schema (docs/job-data.schema.json): ${read.issues}`);
+  const { data } = read;
   try {
     checkPayloadSize(id, data.args, maxPayloadBytes, (job as WithRawLength)[RAW_LENGTH]);
     const args = validateArgs(id, cls, data.args);
@@ -258,7 +285,7 @@ export function deadLetterArgs(data: unknown, maxBytes: number): unknown {
 export async function refuseInvalidJob(job: Job<TaskJobData>, attempt: number, error: InvalidJobError): Promise<void> {
   const raw: unknown = job.data;
   const readable = metaSchema.safeParse(typeof raw === "object" && raw !== null ? (raw as { meta?: unknown }).meta : undefined);
-  const meta = readable.success ? readable.data : { firstSubmittedAt: job.timestamp, labels: {}, deferrals: 0, history: [] };
+  const meta = readable.success ? { ...readable.data, firstSubmittedAt: readable.data.firstSubmittedAt ?? job.timestamp } : freshMeta(job.timestamp);
   const rec = { attempt, startedAt: Date.now(), durationMs: 0, outcome: "failed" as const, error: errorRecord(error) };
   await job.updateData({ v: JOB_DATA_VERSION, args: {}, meta: appendHistory(meta, rec) });
 }

@@ -21,7 +21,7 @@ import { DiracxError } from "../errors.ts";
 import { DLQ_ID_LABEL, onCompleted, onFinalFailure, type DeadLetterDrainer } from "./dead-letter.ts";
 import type { AttemptOutcome } from "./execution.ts";
 import { appendDeferral, appendHistory, errorRecord, type TaskJobData } from "./job-data.ts";
-import { refuseInvalidJob, type InvalidJobError } from "./job-validation.ts";
+import { readJobData, refuseInvalidJob, type InvalidJobError } from "./job-validation.ts";
 import { recordDeadLettered, recordLockWaitOf, taskSeries, type TaskSeries } from "./metrics.ts";
 import type { Size } from "./priorities.ts";
 import { retryDelayFor, StopRetrying, withRetryOverride } from "./retry.ts";
@@ -287,8 +287,11 @@ export class OutcomeStep {
   }
 
   private async recordFailure(job: Job<TaskJobData>, attempt: number, error: unknown): Promise<void> {
-    const data = job.data;
-    if (!Array.isArray(data?.meta?.history)) return; // an invalid job's data is replaced by refuseInvalidJob
+    // Data the worker never read (an unknown task, a job whose workers died) is read here, defaults filled in.
+    const raw: unknown = job.data;
+    const read = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? readJobData(raw as Record<string, unknown>, job.timestamp) : undefined;
+    if (!read?.ok) return; // an invalid job's data is replaced by refuseInvalidJob
+    const { data } = read;
     const rec = { attempt, startedAt: job.processedOn ?? Date.now(), durationMs: 0, outcome: "failed" as const, error: errorRecord(error) };
     await job.updateData({ ...data, meta: appendHistory(data.meta, rec) });
   }

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { FlowProducer, Queue, type JobsOptions } from "bullmq";
+import type { FlowProducer, JobsOptions, Queue } from "bullmq";
 import type { BrokerConnection } from "../redis-cluster.ts";
 import { DiracxError } from "../errors.ts";
 import { connectBroker } from "./connection.ts";
-import { injectTraceContext } from "../observability/tracing.ts";
+import { activeTraceContext, type TraceCarrier } from "../observability/tracing.ts";
+import { TaskFlowProducer, TaskQueue } from "./task-job.ts";
 import { spawnWithCallback, type FanoutHandle, type SpawnOptions } from "./fanout.ts";
-import type { BulkItem, PreparedJob, TaskJobData } from "./job-data.ts";
+import type { BulkItem, PreparedJob, StoredTaskJobData } from "./job-data.ts";
 import { checkPayloadSize, DEFAULT_MAX_PAYLOAD_BYTES, JOB_DATA_VERSION, validateArgs } from "./job-validation.ts";
 import { BULL_PREFIX } from "./keys.ts";
 import { keepJobs, type Retention } from "./retention.ts";
@@ -16,9 +17,17 @@ import { classOf, type AnyTask, type TaskClass, type TaskSubmitter } from "./tas
 import type { TaskRegistry } from "./task-registry.ts";
 
 
-/** The data of a fresh task job: its validated args and the per-task record the worker fills. */
-export function newTaskJobData(args: Record<string, unknown>, labels: Record<string, string>, parentTaskId?: string): TaskJobData {
-  return { v: JOB_DATA_VERSION, args, meta: { firstSubmittedAt: Date.now(), labels, deferrals: 0, history: [], ...(parentTaskId ? { parentTaskId } : {}) } };
+/**
+ * The data of a fresh task job: its validated args and, in `meta`, only what differs from a
+ * fresh task's defaults (labels, parent, the creation's trace context), so that a small task's
+ * job stays compact in Redis (job-data.ts `StoredTaskJobData`; the worker fills the rest in).
+ */
+export function newTaskJobData(args: Record<string, unknown>, labels: Record<string, string>, parentTaskId?: string, trace?: TraceCarrier): StoredTaskJobData {
+  const meta: NonNullable<StoredTaskJobData["meta"]> = {};
+  if (Object.keys(labels).length > 0) meta.labels = labels;
+  if (parentTaskId) meta.parentTaskId = parentTaskId;
+  if (trace) meta.trace = trace;
+  return Object.keys(meta).length > 0 ? { v: JOB_DATA_VERSION, args, meta } : { v: JOB_DATA_VERSION, args };
 }
 
 /**
@@ -77,7 +86,7 @@ export class Producer implements TaskSubmitter {
   queue(size: Size): Queue {
     let q = this.queues.get(size);
     if (!q) {
-      q = new Queue(queueNameFor(size), { connection: this.connection, prefix: BULL_PREFIX });
+      q = new TaskQueue(queueNameFor(size), { connection: this.connection, prefix: BULL_PREFIX });
       q.on("error", () => {}); // connection errors are retried by ioredis; commands wait for it
       this.queues.set(size, q);
     }
@@ -115,7 +124,7 @@ export class Producer implements TaskSubmitter {
 
   /** The FlowProducer fan-out groups are submitted through (src/engine/fanout.ts). */
   flows(): FlowProducer {
-    this.flowProducer ??= new FlowProducer({ connection: this.connection, prefix: BULL_PREFIX });
+    this.flowProducer ??= new TaskFlowProducer({ connection: this.connection, prefix: BULL_PREFIX });
     return this.flowProducer;
   }
 
@@ -135,8 +144,8 @@ export class Producer implements TaskSubmitter {
     if (!Number.isFinite(delay) || delay < 0) throw new DiracxError(`submit ${id}: delay must be a non-negative number of ms, got ${o.delay}`);
     const labels = { ...(o.labels ?? {}) };
     if (typeof args.vo === "string" && !labels.vo) labels.vo = args.vo;
-    const data = newTaskJobData(args, labels, o.parentTaskId);
-    injectTraceContext(data.meta); // tracing hook: the creation context travels in the task's own data
+    // tracing hook: the creation context (none when tracing is off) travels in the task's own data
+    const data = newTaskJobData(args, labels, o.parentTaskId, activeTraceContext());
     const opts: JobsOptions = {
       jobId: o.taskId ?? randomUUID(),
       ...taskJobOptions(cls.priority, this.retention),

@@ -1,7 +1,7 @@
 import type { RetryOverride } from "../config/tasks-config.ts";
 
-/** Name of the BullMQ custom backoff type every task job carries. */
-export const BACKOFF_TYPE = "diracx-policy";
+/** Name of the BullMQ custom backoff type every task job carries (short: it is stored in every job's options). */
+export const BACKOFF_TYPE = "diracx";
 
 /**
  * Ceiling on BullMQ attempts: the outcome step (outcome.ts) is what actually ends

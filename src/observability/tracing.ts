@@ -18,13 +18,6 @@ export function tracing(): TracingHooks | undefined {
   return hooks;
 }
 
-/** Producer hook: stores the active trace context in a task's meta (nothing when tracing is off or no span is active). */
-export function injectTraceContext(meta: { trace?: TraceCarrier }): void {
-  if (!hooks) return;
-  const carrier = hooks.inject();
-  if (carrier) meta.trace = carrier;
-}
-
 /**
  * The trace context active here (inside a task's attempt: its span), for a task to keep with
  * what it hands on to work that another process picks up later; undefined when tracing is off.

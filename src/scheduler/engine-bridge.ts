@@ -6,22 +6,22 @@ import type { JobsOptions } from "bullmq";
 import { BULL_PREFIX } from "../engine/keys.ts";
 import { bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size } from "../engine/priorities.ts";
 import { newTaskJobData, taskJobOptions } from "../engine/producer.ts";
-import type { TaskJobData } from "../engine/job-data.ts";
+import type { StoredTaskJobData } from "../engine/job-data.ts";
 import { brokerErrorReporter } from "../engine/connection.ts";
 
 export { BULL_PREFIX, brokerErrorReporter, bullmqPriority, PRIORITIES, queueNameFor, SIZES, type Priority, type Size };
 
 export interface JobTemplate {
   name: string;
-  data: TaskJobData;
+  data: StoredTaskJobData;
   opts: JobsOptions;
 }
 
 /**
  * The job each run of a schedule submits: the same data and options as the engine's producer
  * gives a submitted task (retries through the task's policy; the workers' retention), at the task's priority,
- * labelled with its VO and schedule id. `firstSubmittedAt` is the schedule's (re)creation time;
- * each run's own submission time is BullMQ's `job.timestamp`.
+ * labelled with its VO and schedule id. Each run is first submitted when BullMQ creates its job
+ * (`job.timestamp`).
  */
 export function scheduledJobTemplate(taskId: string, args: Record<string, unknown>, priority: Priority, scheduleId: string): JobTemplate {
   const labels: Record<string, string> = { schedule: scheduleId };

@@ -35,7 +35,7 @@ export interface ScheduleRecord {
 }
 
 export function fingerprintOf(d: DesiredSchedule): string {
-  // Not the template: its firstSubmittedAt changes with every computation.
+  // The template's data is the args and labels (both derived from what is here), so only its options count.
   return JSON.stringify({ spec: d.spec, queue: d.queue, name: d.template.name, args: d.args, opts: d.template.opts });
 }
 

@@ -61,7 +61,7 @@ describe("the worker validates every job before running it", () => {
     await server.stop();
   });
 
-  it("refuses bad args, unknown fields, missing meta, non-JSON data, a newer layout and 10 MiB of args: each dead-lettered with its reason, none run", async () => {
+  it("refuses bad args, unknown fields, a meta that is no object, non-JSON data, a newer layout and 10 MiB of args: each dead-lettered with its reason, none run", async () => {
     // Put on the queue before the worker starts, as another producer would.
     const bad: Record<string, { inject: () => Promise<unknown>; reason: RegExp }> = {
       "bad-args": {
@@ -72,9 +72,9 @@ describe("the worker validates every job before running it", () => {
         inject: () => queue.add("trust:Greet", { args: { name: "x" }, meta: meta(), evil: true } as never, { jobId: "unknown-field" }),
         reason: /data does not match the job data schema \(docs\/job-data\.schema\.json\): .*Unrecognized key: "evil"/,
       },
-      "missing-meta": {
-        inject: () => queue.add("trust:Greet", { args: { name: "x" } } as never, { jobId: "missing-meta" }),
-        reason: /meta: expected object, received undefined/,
+      "bad-meta": {
+        inject: () => queue.add("trust:Greet", { args: { name: "x" }, meta: "yesterday" } as never, { jobId: "bad-meta" }),
+        reason: /meta: expected object, received string/,
       },
       "non-json": {
         inject: async () => {

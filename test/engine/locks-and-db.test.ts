@@ -57,7 +57,7 @@ describe("engine: locks and transactions (in-process worker, real registry)", ()
     const blocker = await manager.acquireAll([new MutexLock("job", 1)], "test-owner", 30_000);
     assert.ok(blocker.acquired);
     const id = await engine.producer.submit("test:Pair", { key: "pair", a: 1, b: 2 });
-    await waitFor("two deferrals", async () => ((await engine.producer.queue("small").getJob(id))?.data.meta.deferrals ?? 0) >= 2);
+    await waitFor("two deferrals", async () => ((await engine.producer.queue("small").getJob(id))?.data.meta?.deferrals ?? 0) >= 2);
     // All-or-nothing: the free lock job:2 was not kept while job:1 was busy.
     const other = await manager.acquireAll([new MutexLock("job", 2)], "probe", 1_000);
     assert.ok(other.acquired, "job:2 is free while Pair waits for job:1");

@@ -8,6 +8,7 @@ const server = await RedisServer.start();
 process.env.DIRACX_TASKS_REDIS_URL = server.url;
 const { Producer, TaskRegistry, TaskWorker, InvalidTaskArgsError, UnknownTaskError } = await import("../../src/entries/ops.ts");
 const { openNoDependencies } = await import("../../src/engine/execution.ts");
+const { getTask } = await import("../../src/ops/tasks.ts");
 const fixture = await import("../fixtures/engine-app/tasks.ts");
 
 const registry = TaskRegistry.fromClasses({
@@ -89,8 +90,17 @@ describe("engine: submit → worker → execute (in-process worker)", () => {
     assert.deepEqual(job.returnvalue, { answer: 42 });
     assert.equal(job.attemptsMade, 1);
     assert.ok((job.finishedOn ?? 0) >= (job.processedOn ?? Infinity));
-    assert.ok(job.data.meta.firstSubmittedAt <= Date.now());
     assert.equal((await runs(redis, "basic")).length, 2);
+    // A fresh task's record is lean: no meta (its defaults), no task id repeated in the options,
+    // so the job hash keeps Redis's compact encoding (README, "Job records").
+    assert.deepEqual(job.data, { v: 1, args: { key: "basic", sleepMs: 0, value: { answer: 42 } } });
+    assert.equal(job.opts.jobId, undefined);
+    assert.equal(await redis.object("ENCODING", producer.queue("small").toKey(id)), "listpack");
+    // What `show` reports fills the defaults in: first submitted when the job was created.
+    const view = await getTask({ producer }, id);
+    assert.equal(view?.firstSubmittedAt, new Date(job.timestamp).toISOString());
+    assert.equal(view?.deferrals, 0);
+    assert.deepEqual(view?.history, []);
   });
 
   it("maxRetries 2 means exactly 3 executions, each error recorded", async () => {

@@ -47,7 +47,7 @@ describe("desired schedules", () => {
     assert.deepEqual(byId.get("demo:PerVo@gridpp")!.spec, { kind: "interval", seconds: 30 }, "common override");
     assert.deepEqual(byId.get("demo:PerVo@lhcb#fast")!.spec, { kind: "interval", seconds: 5 }, "variant override");
     assert.deepEqual(byId.get("demo:PerVo@lhcb#slow")!.args, { n: 2, vo: "lhcb" });
-    assert.equal(byId.get("demo:PerVo@lhcb#fast")!.template.data.meta.labels.vo, "lhcb");
+    assert.equal(byId.get("demo:PerVo@lhcb#fast")!.template.data.meta?.labels?.vo, "lhcb");
     assert.equal(byId.get("demo:PerVo@gridpp")!.queue, "tasks-small");
     assert.equal(byId.get("demo:PerVo@gridpp")!.template.opts.priority, 1, "normal priority maps to the engine's BullMQ priority");
   });
