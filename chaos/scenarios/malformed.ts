@@ -1,6 +1,6 @@
 // Jobs put straight onto a queue by another producer (a Python router, a bug, someone with Redis
 // access), bypassing the producer's checks: arguments that do not match the schema, unknown
-// fields, no `meta`, data that is not JSON, a 10 MiB payload, an unknown task name. None may run
+// fields, a `meta` of the wrong shape, data that is not JSON, a 10 MiB payload, an unknown task name. None may run
 // its task body with what it carries, none may fail unseen, and the worker must keep running.
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -22,9 +22,9 @@ export const defaults = {
 };
 export type Options = typeof defaults;
 
-export const description = "malformed jobs injected straight onto a queue (bad args, unknown fields, no meta, non-JSON, 10 MiB, unknown task)";
+export const description = "malformed jobs injected straight onto a queue (bad args, unknown fields, bad meta, non-JSON, 10 MiB, unknown task)";
 
-const KINDS = ["bad-args", "unknown-fields", "missing-meta", "non-json", "oversized", "unknown-task"] as const;
+const KINDS = ["bad-args", "unknown-fields", "bad-meta", "non-json", "oversized", "unknown-task"] as const;
 type Kind = (typeof KINDS)[number];
 
 export async function run(o: Options): Promise<Figures> {
@@ -36,7 +36,8 @@ export async function run(o: Options): Promise<Figures> {
     // A well-formed job's data, as the producer writes it, is the template the bad ones bend.
     const [templateId] = [...(await stack.submitDelayed("chaos:Work", [{ n: 1_000_000, ms: 1 }], 3_600_000)).keys()];
     const template = (await raw.getJob(templateId!))!;
-    const meta = template.data.meta as Record<string, unknown>;
+    // A fresh task's data carries no meta (job-data.ts: defaults are filled in on read).
+    const meta = template.data.meta as Record<string, unknown> | undefined;
     await template.remove();
 
     const injected = new Map<string, { kind: Kind; n: number }>();
@@ -49,7 +50,7 @@ export async function run(o: Options): Promise<Figures> {
         let data: unknown = { args, meta };
         if (kind === "bad-args") data = { args: { n: String(mark), ms: { $where: "1" } }, meta };
         if (kind === "unknown-fields") data = { args: { ...args, extra: { $where: "1" } }, meta };
-        if (kind === "missing-meta") data = { args };
+        if (kind === "bad-meta") data = { args, meta: { ...meta, deferrals: "many", history: "none" } };
         if (kind === "oversized") data = { args: { ...args, padding: "x".repeat(10 * 1024 * 1024) }, meta };
         if (kind === "unknown-task") name = "chaos:NoSuchTask";
         // Non-JSON: written as a delayed job, its data field overwritten before it is due.

@@ -14,7 +14,7 @@ describe("chaos: malformed jobs (short)", () => {
     f = await run({ copies: 1, after: 20, workers: 1, "job-lock-ms": 3000, "settle-s": 30, "timeout-s": 300 });
   });
 
-  it("bad args, unknown fields, no meta, non-JSON, 10 MiB, unknown task: the worker carries on and refuses the unknown task", () => {
+  it("bad args, unknown fields, bad meta, non-JSON, 10 MiB, unknown task: the worker carries on and refuses the unknown task", () => {
     assert.equal(f.injected!.value, 6);
     assert.equal(f.after_lost!.value, 0);
     assert.equal(f.workers_alive!.value, 1);
