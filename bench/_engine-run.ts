@@ -3,10 +3,13 @@
 //   node --import tsx bench/_engine-run.ts <bullmq|noop|locked|bare|traced> <redis-url> <tasks>
 // noop is the engine as shipped (metrics counted, tracing off); bare the same with the metric
 // updates stubbed out; traced the same with tracing on and spans kept by an in-memory exporter.
-// Runs a warm-up batch, then prints {"rate": <tasks per second>} on stdout.
+// Runs a warm-up batch, then prints {"rate": <tasks per second>, "cpu": {...}} on stdout: the
+// CPU accounting of the measured drain, per task — the worker's Node CPU (process.cpuUsage), the
+// Redis server's (INFO cpu) and the commands Redis ran (INFO stats), which vary far less from one
+// process to the next than throughput does.
 // The engine measured is the compiled build (dist/, what plain `node` runs in production;
 // bench/engine.ts builds it first); BENCH_ENGINE_BUILD=src measures the sources through tsx.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
@@ -134,8 +137,30 @@ async function fill(n: number): Promise<void> {
   }
 }
 
-/** Starts a worker, waits until `n` queued tasks are done, reports tasks per second, then stops the worker. */
-async function drain(n: number, report: (rate: number) => void = () => {}): Promise<void> {
+/** Per-task CPU of a drain: the worker's Node µs, the Redis server's µs, Redis commands, the worker's write system calls. */
+interface CpuPerTask {
+  nodeUs: number;
+  redisUs: number;
+  redisCalls: number;
+  writes?: number;
+}
+
+/** Write system calls this process made so far (Linux's /proc/self/io; undefined elsewhere). */
+async function writeCalls(): Promise<number | undefined> {
+  const io = await readFile("/proc/self/io", "utf8").catch(() => "");
+  const m = /^syscw: (\d+)/m.exec(io);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Redis's CPU seconds (user + system) and commands processed so far. */
+async function redisCounters(): Promise<{ cpuS: number; calls: number }> {
+  const info = await redis.info();
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(info)?.[1] ?? NaN);
+  return { cpuS: read("used_cpu_user") + read("used_cpu_sys"), calls: read("total_commands_processed") };
+}
+
+/** Starts a worker, waits until `n` queued tasks are done, reports tasks per second (and CPU per task), then stops the worker. */
+async function drain(n: number, report: (rate: number, cpu: CpuPerTask) => void = () => {}): Promise<void> {
   let worker: Worker;
   let start: () => Promise<void>;
   let close: () => Promise<void>;
@@ -157,10 +182,19 @@ async function drain(n: number, report: (rate: number) => void = () => {}): Prom
     close = () => tw.close(1_000);
   }
   const done = completions(worker, n);
+  const r0 = await redisCounters();
+  const w0 = await writeCalls();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await start();
   await done;
-  report(n / ((performance.now() - t0) / 1000));
+  const elapsedS = (performance.now() - t0) / 1000;
+  const c1 = process.cpuUsage(c0);
+  const w1 = await writeCalls();
+  const r1 = await redisCounters();
+  // The INFO calls themselves count as commands (and writes): a few in n tasks, below the rounding.
+  const writes = w0 !== undefined && w1 !== undefined ? { writes: (w1 - w0) / n } : {};
+  report(n / elapsedS, { nodeUs: (c1.user + c1.system) / n, redisUs: ((r1.cpuS - r0.cpuS) * 1e6) / n, redisCalls: (r1.calls - r0.calls) / n, ...writes });
   await close();
 }
 
@@ -196,10 +230,14 @@ await fill(TASKS);
 const profileDir = process.env.BENCH_ENGINE_PROFILE;
 const profiler = profileDir ? await startProfile() : undefined;
 let measured = 0;
-await drain(TASKS, (rate) => (measured = rate));
+let cpu: CpuPerTask | undefined;
+await drain(TASKS, (rate, perTask) => {
+  measured = rate;
+  cpu = perTask;
+});
 // Every attempt of the warm-up and the measurement has its span (traced mode).
 const spans = spansExported ? await spansExported() : undefined;
-process.stdout.write(`${JSON.stringify({ rate: measured, ...(spans !== undefined ? { spans, attempts: WARMUP + TASKS } : {}) })}\n`);
+process.stdout.write(`${JSON.stringify({ rate: measured, cpu, ...(spans !== undefined ? { spans, attempts: WARMUP + TASKS } : {}) })}\n`);
 if (profiler && profileDir) await profiler.stop(path.join(profileDir, `${mode}.cpuprofile`));
 await producer.close();
 redis.disconnect();

@@ -53,7 +53,15 @@ const registry = TaskRegistry.fromClasses({ "bench:Probe": Probe, "bench:Filler"
 const producer = new Producer({ connection: redis, registry, retention: { completedSeconds: 60, failedSeconds: 60 } });
 const queue = producer.queue("medium");
 
-/** Tasks per second of one measurement in its own process. */
+/** CPU per task of one measured drain (bench/_engine-run.ts): the worker's Node µs, the Redis server's µs, Redis commands. */
+interface CpuPerTask {
+  nodeUs: number;
+  redisUs: number;
+  redisCalls: number;
+}
+const cpuOf = new Map<string, CpuPerTask[]>();
+
+/** Tasks per second of one measurement in its own process (its CPU per task is kept in `cpuOf`). */
 function measure(mode: "bullmq" | "noop" | "locked" | "bare" | "traced" | "metrics-ab"): number {
   const script = path.join(import.meta.dirname, "_engine-run.ts");
   const r = spawnSync(process.execPath, ["--import", "tsx", script, mode, server.url, String(TASKS)], {
@@ -65,7 +73,8 @@ function measure(mode: "bullmq" | "noop" | "locked" | "bare" | "traced" | "metri
   if (!line.startsWith("{")) throw new Error(`${mode} measurement failed (exit ${r.status ?? r.signal}); run bench/_engine-run.ts ${mode} by hand to see why`);
   // The rate is printed before the worker stops; a stop that hangs is reported, not hidden.
   if (r.status !== 0) console.error(`warning: the ${mode} measurement did not exit cleanly after reporting (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
-  const result = JSON.parse(line) as { rate: number; ratio?: number; spans?: number; attempts?: number };
+  const result = JSON.parse(line) as { rate: number; ratio?: number; spans?: number; attempts?: number; cpu?: CpuPerTask };
+  if (result.cpu) cpuOf.set(mode, [...(cpuOf.get(mode) ?? []), result.cpu]);
   if (result.spans !== undefined && result.spans < (result.attempts ?? 0)) console.error(`warning: the traced run exported ${result.spans} spans for ${result.attempts} attempts (spans dropped: its rate flatters tracing)`);
   // metrics-ab reports the in-process ratio of metrics on to metrics off.
   return result.ratio ?? result.rate;
@@ -104,6 +113,16 @@ try {
   emit("traced_throughput_ratio", ratio("traced", "bullmq"), "ratio", "reference");
   emit("locked_rate", rate("locked"), "tasks/s", "reference");
   emit("locked_throughput_ratio", ratio("locked", "bullmq"), "ratio", ">= 0.5");
+  // Where the time goes: CPU per task (medians over the rounds) of the worker process and of the
+  // Redis server, and the commands Redis ran per task (those inside scripts included). These
+  // vary far less between processes than throughput does; both processes run near a full core.
+  for (const mode of ["bullmq", "noop", "locked"] as const) {
+    const cpu = cpuOf.get(mode) ?? [];
+    if (cpu.length === 0) continue;
+    emit(`${mode}_worker_cpu_per_task`, median(cpu.map((c) => c.nodeUs)), "µs", "reference");
+    emit(`${mode}_redis_cpu_per_task`, median(cpu.map((c) => c.redisUs)), "µs", "reference");
+    emit(`${mode}_redis_commands_per_task`, median(cpu.map((c) => c.redisCalls)), "commands", "reference");
+  }
 
   // Realtime start latency while a large background backlog of the same size waits.
   await redis.flushall();

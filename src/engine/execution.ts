@@ -34,10 +34,10 @@ export interface AttemptInput {
   /** The worker's running attempts, aborted together at its shutdown deadline. */
   running?: RunningAttempts;
   /**
-   * Takes the lock release instead of waiting for its reply (the worker). It is sent before
+   * Sends the lock release instead of waiting for its reply (the worker): `send` writes it, before
    * the attempt's outcome is reported; on the same connection Redis applies it first.
    */
-  deferRelease?: (release: Promise<unknown>) => void;
+  deferRelease?: (send: () => Promise<unknown>) => void;
   /** Called right before execute (the `call --debugger before` hook). */
   beforeExecute?: () => void | Promise<void>;
   /** Set by the worker for fan-out callbacks (fanout.ts). */
@@ -244,9 +244,10 @@ export async function runAttempt(input: AttemptInput): Promise<AttemptOutcome> {
     stopExtending?.();
     input.running?.delete(aborter.abort);
     if (held && manager) {
-      const release = manager.releaseAll(held).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
-      if (input.deferRelease) input.deferRelease(release);
-      else await release;
+      const locks = held;
+      const send = () => manager.releaseAll(locks).catch((err: unknown) => input.logger().warn({ err }, "could not release locks; they expire by TTL"));
+      if (input.deferRelease) input.deferRelease(send);
+      else await send();
     }
   }
   outcome.durationMs = performance.now() - started;

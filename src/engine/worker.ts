@@ -19,6 +19,7 @@ import type { LimitsResolver, OpenUnitOfWork } from "./ports.ts";
 import { queueNameFor, type Size } from "./priorities.ts";
 import { DecidedRetries, type RetryOverrideResolver } from "./retry-strategy.ts";
 import { TasksSettings } from "../settings.ts";
+import { WritePairing } from "./write-pairing.ts";
 import type { TaskRegistry } from "./task-registry.ts";
 import { bindDefaultProducer, type TaskClass, type TaskSubmitter } from "./task.ts";
 
@@ -109,7 +110,10 @@ export class TaskWorker {
   private readonly locks: LockManager | undefined;
   /** Lock releases sent but not yet answered; close() waits for them. */
   private readonly releasing = new Set<Promise<unknown>>();
-  private readonly deferRelease = (release: Promise<unknown>): void => {
+  /** A release leaves in the same write as the job's next command, its completion (write-pairing.ts). */
+  private readonly pairing: WritePairing;
+  private readonly deferRelease = (send: () => Promise<unknown>): void => {
+    const release = this.pairing.holdThrough(send);
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
   };
@@ -131,6 +135,7 @@ export class TaskWorker {
     // done reaches Redis before it, so nobody sees the job finished with its locks held,
     // and the worker need not wait for the release's reply.
     this.locks = opts.lockManager?.withConnection(this.connection);
+    this.pairing = new WritePairing(this.connection);
     const decided = new DecidedRetries();
     this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log, maxPayloadBytes: this.maxPayloadBytes });

@@ -8,14 +8,16 @@ export type KeyPart = string | number;
 function buildKey(what: string, objectType: string, parts: readonly KeyPart[]): string {
   assertLockObjectType(objectType);
   if (parts.length === 0) throw new LockDefinitionError(`${what} on '${objectType}' needs at least one key part`);
-  return parts
-    .map((p, i) => {
-      if (typeof p === "number" ? !Number.isFinite(p) : typeof p !== "string" || p === "") {
-        throw new LockDefinitionError(`${what} on '${objectType}': key part ${i + 1} is ${JSON.stringify(p) ?? String(p)}, expected a non-empty string or a finite number`);
-      }
-      return String(p);
-    })
-    .join(":");
+  // Built per task (its locks() runs every attempt): one loop, no intermediate array.
+  let key = "";
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (typeof p === "number" ? !Number.isFinite(p) : typeof p !== "string" || p === "") {
+      throw new LockDefinitionError(`${what} on '${objectType}': key part ${i + 1} is ${JSON.stringify(p) ?? String(p)}, expected a non-empty string or a finite number`);
+    }
+    key = i === 0 ? String(p) : `${key}:${p}`;
+  }
+  return key;
 }
 
 /** A lock on `<objectType>:<key>`. Structural locks always apply; limiters may be disabled or skipped. */

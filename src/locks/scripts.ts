@@ -28,10 +28,18 @@ function source(name: ScriptName): string {
   return lua;
 }
 
-/** Runs a lock script on this connection, defining it there on first use. */
-export async function runScript(redis: BrokerConnection, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
+/**
+ * Runs a lock script on this connection, defining it there on first use. The command is written
+ * before this returns (the worker holds a release's write to pair it, write-pairing.ts); not an
+ * async function, so a task's lock calls cost no extra promise.
+ */
+export function runScript(redis: BrokerConnection, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptReply> {
   const command = SCRIPTS[name];
   const commands = redis as unknown as Record<string, ScriptCommand | undefined>;
-  if (typeof commands[command] !== "function") redis.defineCommand(command, { lua: source(name) });
-  return await (commands[command] as ScriptCommand).call(redis, keys.length, ...keys, ...args);
+  try {
+    if (typeof commands[command] !== "function") redis.defineCommand(command, { lua: source(name) });
+    return (commands[command] as ScriptCommand).call(redis, keys.length, ...keys, ...args);
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
 }

@@ -1,0 +1,136 @@
+// A task's lock release leaves in the same socket write as the job's completion (write-pairing.ts):
+// on a real Redis, a held command waits for the next one and goes out with it, in order; with
+// nothing after it, it still goes out; and a worker running locked tasks reports every job done
+// with its locks free, the release applied before the completion.
+import assert from "node:assert/strict";
+import type { Socket } from "node:net";
+import { after, describe, it } from "node:test";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { z } from "zod";
+import { openNoDependencies } from "../../src/engine/execution.ts";
+import { Producer } from "../../src/engine/producer.ts";
+import { defineTask, type ContextOf } from "../../src/engine/task.ts";
+import { TaskRegistry } from "../../src/engine/task-registry.ts";
+import { TaskWorker } from "../../src/engine/worker.ts";
+import { WritePairing } from "../../src/engine/write-pairing.ts";
+import { LockManager, MutexLock, type Lock } from "../../src/locks/index.ts";
+import { onCluster, RedisServer, redisClient } from "../support/redis.ts";
+import { waitForJob } from "./support.ts";
+
+const server = await RedisServer.start();
+after(() => server.stop());
+
+/** Counts the system-call-level writes of a socket (Node's `_write` for one chunk, `_writev` for several). */
+function countWrites(socket: Socket): { writes: number; chunks: number } {
+  const counts = { writes: 0, chunks: 0 };
+  const s = socket as unknown as { _write: (...a: unknown[]) => void; _writev: (chunks: unknown[], ...a: unknown[]) => void };
+  const write = s._write.bind(socket);
+  const writev = s._writev.bind(socket);
+  s._write = (...a) => {
+    counts.writes++;
+    counts.chunks++;
+    write(...a);
+  };
+  s._writev = (chunks, ...a) => {
+    counts.writes++;
+    counts.chunks += chunks.length;
+    writev(chunks, ...a);
+  };
+  return counts;
+}
+
+describe("write pairing: a held command leaves with the next one", { skip: onCluster ? "a cluster connection holds nothing" : false }, () => {
+  const conn = new Redis(server.url, { maxRetriesPerRequest: null });
+  const pairing = new WritePairing(conn);
+  after(() => conn.disconnect());
+
+  it("in one write, applied first", async () => {
+    await conn.ping();
+    const counts = countWrites(conn.stream as Socket);
+    const held = pairing.holdThrough(() => conn.set("pairing:k", "first"));
+    assert.ok((conn.stream as Socket).writableLength > 0, "the held command waits in the socket");
+    assert.equal(counts.writes, 0);
+    const next = conn.get("pairing:k");
+    assert.deepEqual(await Promise.all([held, next]), ["OK", "first"]);
+    assert.deepEqual(counts, { writes: 1, chunks: 2 });
+  });
+
+  it("several holds in one turn all wait for the next command", async () => {
+    const counts = countWrites(conn.stream as Socket);
+    const a = pairing.holdThrough(() => conn.set("pairing:a", "1"));
+    const b = pairing.holdThrough(() => conn.set("pairing:b", "2"));
+    assert.equal(counts.writes, 0);
+    const both = conn.mget("pairing:a", "pairing:b");
+    assert.deepEqual(await Promise.all([a, b, both]), ["OK", "OK", ["1", "2"]]);
+    assert.deepEqual(counts, { writes: 1, chunks: 3 });
+  });
+
+  it("with nothing after it, the held command still goes out", async () => {
+    const held = pairing.holdThrough(() => conn.set("pairing:alone", "x"));
+    assert.equal(await held, "OK");
+    const other = redisClient(server.url);
+    assert.equal(await other.get("pairing:alone"), "x");
+    other.disconnect();
+  });
+
+  it("a connection not ready yet sends as usual (no hold)", async () => {
+    const lazy = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: null });
+    const p = new WritePairing(lazy);
+    const sent = p.holdThrough(() => lazy.set("pairing:lazy", "y"));
+    assert.equal(await sent, "OK");
+    lazy.disconnect();
+  });
+});
+
+const LOCKED_TASKS = 40;
+class PairedLocked extends defineTask({ args: z.object({ i: z.number() }), size: "small" }) {
+  override locks(): Lock[] {
+    return [new MutexLock("task", "PairedLocked", this.args.i % 4)];
+  }
+  async execute(_ctx: ContextOf<typeof PairedLocked>) {
+    return this.args.i;
+  }
+}
+
+// MONITOR shows one node's commands; on a cluster nothing is held anyway.
+describe("write pairing in a worker: locked tasks", { skip: onCluster ? "a cluster connection holds nothing" : false }, () => {
+  const redis = redisClient(server.url);
+  const registry = TaskRegistry.fromClasses({ "test:PairedLocked": PairedLocked });
+  const producer = new Producer({ connection: redis, registry });
+  after(async () => {
+    await producer.close();
+    redis.disconnect();
+  });
+
+  it("every task completes with its lock free, the release reaching Redis before the completion", async () => {
+    const monitor = await new Redis(server.url).monitor();
+    const seen: string[][] = [];
+    // Commands clients sent, not those the scripts ran inside Redis (source "lua").
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      if (source !== "lua") seen.push(args);
+    });
+    const worker = new TaskWorker({ size: "small", concurrency: 8, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis), logger: pino({ level: "silent" }) });
+    await worker.start();
+    try {
+      const ids = await producer.submitBulk(Array.from({ length: LOCKED_TASKS }, (_, i) => ({ task: "test:PairedLocked", args: { i } })));
+      const queue = producer.queue("small");
+      const values = await Promise.all(ids.map(async (id) => (await waitForJob(queue, id, ["completed"])).returnvalue as number));
+      assert.deepEqual(values, Array.from({ length: LOCKED_TASKS }, (_, i) => i));
+      assert.deepEqual(await new LockManager(redis).list("PairedLocked"), [], "no lock is held once every task completed");
+      // Per task, in the order Redis ran them: its lock calls (their owner id names the task; an
+      // acquire refused while another task held the mutex is followed by a deferral and another
+      // acquire), the last one its release, then the completion (moveToFinished names the job and "completed").
+      for (const id of ids) {
+        const owner = (args: string[]) => args.some((a) => a.startsWith(`task:${id}:`));
+        const lockCalls = seen.flatMap((args, i) => (owner(args) ? [i] : []));
+        const completion = seen.findIndex((args) => args.includes("completed") && args.some((a) => a.endsWith(`:${id}`)));
+        assert.ok(lockCalls.length >= 2, `task ${id}: an acquire and a release`);
+        assert.ok(completion > lockCalls.at(-1)!, `task ${id}: its release ran before its completion`);
+      }
+    } finally {
+      await worker.close(1_000);
+      monitor.disconnect();
+    }
+  });
+});
