@@ -28,11 +28,12 @@ export class WritePairing {
   constructor(connection: BrokerConnection) {
     if (!(connection instanceof Redis)) return;
     this.redis = connection;
-    const send = connection.sendCommand;
     const pairing = this;
-    // The one place a command is written (ioredis writes it synchronously when ready).
+    // The one place a command is written (ioredis writes it synchronously when ready). The
+    // class's method is looked up at each call, so instrumentation that patches it later
+    // (OpenTelemetry's ioredis spans) still sees this connection's commands.
     connection.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis["sendCommand"]>[1]): unknown {
-      const result = send.call(this, command, stream);
+      const result = (Object.getPrototypeOf(this) as Redis).sendCommand.call(this, command, stream);
       if (pairing.armed) pairing.release();
       return result;
     };
