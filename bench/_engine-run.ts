@@ -16,6 +16,7 @@ import { Redis } from "ioredis";
 import { z } from "zod";
 import type { ContextOf } from "../src/engine/task.ts";
 import type { Lock } from "../src/locks/index.ts";
+import type { CpuPerTask } from "./_support.ts";
 
 const fromSources = process.env.BENCH_ENGINE_BUILD === "src";
 /** A module of the engine, compiled or from the sources (the types are the sources' either way). */
@@ -137,13 +138,6 @@ async function fill(n: number): Promise<void> {
   }
 }
 
-/** Per-task CPU of a drain: the worker's Node µs, the Redis server's µs, Redis commands, the worker's write system calls. */
-interface CpuPerTask {
-  nodeUs: number;
-  redisUs: number;
-  redisCalls: number;
-  writes?: number;
-}
 
 /** Write system calls this process made so far (Linux's /proc/self/io; undefined elsewhere). */
 async function writeCalls(): Promise<number | undefined> {

@@ -14,3 +14,15 @@ export function median(values: readonly number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** CPU per task of one measured engine drain (bench/_engine-run.ts, read by bench/engine.ts). */
+export interface CpuPerTask {
+  /** The worker process's CPU, user + system, µs. */
+  nodeUs: number;
+  /** The Redis server's CPU, µs. */
+  redisUs: number;
+  /** Commands Redis ran, those inside scripts included. */
+  redisCalls: number;
+  /** The worker process's write system calls (Linux's /proc/self/io; absent elsewhere). */
+  writes?: number;
+}

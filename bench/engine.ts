@@ -21,7 +21,7 @@ import { defineTask, type ContextOf } from "../src/engine/task.ts";
 import { TaskRegistry } from "../src/engine/task-registry.ts";
 import { TaskWorker } from "../src/engine/worker.ts";
 import { RedisServer } from "../test/support/redis.ts";
-import { emitter, median } from "./_support.ts";
+import { emitter, median, type CpuPerTask } from "./_support.ts";
 
 const TASKS = Number(process.env.BENCH_ENGINE_TASKS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ENGINE_ROUNDS ?? 5);
@@ -53,12 +53,6 @@ const registry = TaskRegistry.fromClasses({ "bench:Probe": Probe, "bench:Filler"
 const producer = new Producer({ connection: redis, registry, retention: { completedSeconds: 60, failedSeconds: 60 } });
 const queue = producer.queue("medium");
 
-/** CPU per task of one measured drain (bench/_engine-run.ts): the worker's Node µs, the Redis server's µs, Redis commands. */
-interface CpuPerTask {
-  nodeUs: number;
-  redisUs: number;
-  redisCalls: number;
-}
 const cpuOf = new Map<string, CpuPerTask[]>();
 
 /** Tasks per second of one measurement in its own process (its CPU per task is kept in `cpuOf`). */
@@ -122,6 +116,8 @@ try {
     emit(`${mode}_worker_cpu_per_task`, median(cpu.map((c) => c.nodeUs)), "µs", "reference");
     emit(`${mode}_redis_cpu_per_task`, median(cpu.map((c) => c.redisUs)), "µs", "reference");
     emit(`${mode}_redis_commands_per_task`, median(cpu.map((c) => c.redisCalls)), "commands", "reference");
+    const writes = cpu.flatMap((c) => (c.writes === undefined ? [] : [c.writes]));
+    if (writes.length > 0) emit(`${mode}_worker_writes_per_task`, median(writes), "write calls", "reference");
   }
 
   // Realtime start latency while a large background backlog of the same size waits.

@@ -111,9 +111,18 @@ export class TaskWorker {
   /** Lock releases sent but not yet answered; close() waits for them. */
   private readonly releasing = new Set<Promise<unknown>>();
   /** A release leaves in the same write as the job's next command, its completion (write-pairing.ts). */
-  private readonly pairing: WritePairing;
+  private readonly pairing: WritePairing | undefined;
   private readonly deferRelease = (send: () => Promise<unknown>): void => {
-    const release = this.pairing.holdThrough(send);
+    // A release that throws at once is a failed release, not the attempt's outcome (the locks expire by TTL).
+    const guarded = (): Promise<unknown> => {
+      try {
+        return send();
+      } catch (err) {
+        this.log.warn({ err }, "could not release locks; they expire by TTL");
+        return Promise.resolve();
+      }
+    };
+    const release = this.pairing ? this.pairing.holdThrough(guarded) : guarded();
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
   };
@@ -135,7 +144,7 @@ export class TaskWorker {
     // done reaches Redis before it, so nobody sees the job finished with its locks held,
     // and the worker need not wait for the release's reply.
     this.locks = opts.lockManager?.withConnection(this.connection);
-    this.pairing = new WritePairing(this.connection);
+    this.pairing = this.locks ? WritePairing.of(this.connection) : undefined;
     const decided = new DecidedRetries();
     this.maxPayloadBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.outcomes = new OutcomeStep({ redis: this.connection, size: opts.size, decided, deadLetters: opts.deadLetters, onOutcome: opts.onOutcome, log: this.log, maxPayloadBytes: this.maxPayloadBytes });

@@ -17,25 +17,39 @@ import type { Socket } from "node:net";
 import { Redis, type Command } from "ioredis";
 import type { BrokerConnection } from "../redis-cluster.ts";
 
+/** One pairing per connection: workers sharing a connection share its held writes. */
+const pairings = new WeakMap<Redis, WritePairing>();
+
 export class WritePairing {
   /** The socket held (corked) and how many holds it has, until the next command is written. */
   private corked: Socket | undefined;
   private holds = 0;
   private armed = false;
   private fallback: NodeJS.Immediate | undefined;
-  private readonly redis: Redis | undefined;
 
-  constructor(connection: BrokerConnection) {
-    if (!(connection instanceof Redis)) return;
-    this.redis = connection;
+  /** The pairing of `connection`, made (and its `sendCommand` wrapped) on first use. */
+  static of(connection: BrokerConnection): WritePairing {
+    if (!(connection instanceof Redis)) return new WritePairing(undefined);
+    let pairing = pairings.get(connection);
+    if (!pairing) pairings.set(connection, (pairing = new WritePairing(connection)));
+    return pairing;
+  }
+
+  private constructor(private readonly redis: Redis | undefined) {
+    if (!redis) return;
     const pairing = this;
-    // The one place a command is written (ioredis writes it synchronously when ready). The
-    // class's method is looked up at each call, so instrumentation that patches it later
-    // (OpenTelemetry's ioredis spans) still sees this connection's commands.
-    connection.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis["sendCommand"]>[1]): unknown {
-      const result = (Object.getPrototypeOf(this) as Redis).sendCommand.call(this, command, stream);
-      if (pairing.armed) pairing.release();
-      return result;
+    // Every command of the connection passes here and, when the connection is ready, is written
+    // at once. A pipeline's commands pass with the pipeline's own buffer as `stream`: they are
+    // not the next write, the pipeline writes its batch to the socket itself afterwards (behind
+    // the held writes, in the same flush). The class's method is looked up at each call, so
+    // instrumentation that patches it later (OpenTelemetry's ioredis spans) still sees this
+    // connection's commands. The wrapper stays for the connection's life: a flag check per command.
+    redis.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis["sendCommand"]>[1]): unknown {
+      try {
+        return (Object.getPrototypeOf(this) as Redis).sendCommand.call(this, command, stream);
+      } finally {
+        if (pairing.armed && stream === undefined) pairing.release();
+      }
     };
   }
 
@@ -44,7 +58,9 @@ export class WritePairing {
    * command leaves with the next one written after it. Returns what `send` returns.
    */
   holdThrough<T>(send: () => T): T {
-    const socket = this.redis?.status === "ready" ? (this.redis.stream as Socket | undefined) : undefined;
+    const redis = this.redis;
+    // Auto-pipelining sends nothing at once: there is no write to hold.
+    const socket = redis?.status === "ready" && !redis.options.enableAutoPipelining ? (redis.stream as Socket | undefined) : undefined;
     if (!socket || typeof socket.cork !== "function") return send();
     this.armed = false; // the command `send` writes is the held one, not the one it waits for
     if (this.corked && this.corked !== socket) this.release(); // a reconnect: a new socket

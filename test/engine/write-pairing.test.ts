@@ -21,9 +21,21 @@ import { waitForJob } from "./support.ts";
 const server = await RedisServer.start();
 after(() => server.stop());
 
-/** Counts the system-call-level writes of a socket (Node's `_write` for one chunk, `_writev` for several). */
-function countWrites(socket: Socket): { writes: number; chunks: number } {
-  const counts = { writes: 0, chunks: 0 };
+/**
+ * Counts the system-call-level writes of a socket (Node's `_write` for one chunk, `_writev` for
+ * several) and the chunks they carry (ioredis writes each command as one chunk) until `stop`.
+ */
+function countWrites(socket: Socket): { writes: number; chunks: number; stop(): void } {
+  const s0 = socket as unknown as { _write: unknown; _writev: unknown };
+  const original = { _write: s0._write, _writev: s0._writev };
+  const counts = {
+    writes: 0,
+    chunks: 0,
+    stop: () => {
+      s0._write = original._write;
+      s0._writev = original._writev;
+    },
+  };
   const s = socket as unknown as { _write: (...a: unknown[]) => void; _writev: (chunks: unknown[], ...a: unknown[]) => void };
   const write = s._write.bind(socket);
   const writev = s._writev.bind(socket);
@@ -40,9 +52,9 @@ function countWrites(socket: Socket): { writes: number; chunks: number } {
   return counts;
 }
 
-describe("write pairing: a held command leaves with the next one", { skip: onCluster ? "a cluster connection holds nothing" : false }, () => {
+describe("write pairing: a held command leaves with the next one", { skip: onCluster ? "a cluster connection holds nothing" : false, timeout: 60_000 }, () => {
   const conn = new Redis(server.url, { maxRetriesPerRequest: null });
-  const pairing = new WritePairing(conn);
+  const pairing = WritePairing.of(conn);
   after(() => conn.disconnect());
 
   it("in one write, applied first", async () => {
@@ -53,7 +65,12 @@ describe("write pairing: a held command leaves with the next one", { skip: onClu
     assert.equal(counts.writes, 0);
     const next = conn.get("pairing:k");
     assert.deepEqual(await Promise.all([held, next]), ["OK", "first"]);
-    assert.deepEqual(counts, { writes: 1, chunks: 2 });
+    counts.stop();
+    assert.deepEqual({ writes: counts.writes, chunks: counts.chunks }, { writes: 1, chunks: 2 });
+  });
+
+  it("is one per connection: a second holder shares it", () => {
+    assert.equal(WritePairing.of(conn), pairing);
   });
 
   it("several holds in one turn all wait for the next command", async () => {
@@ -63,20 +80,41 @@ describe("write pairing: a held command leaves with the next one", { skip: onClu
     assert.equal(counts.writes, 0);
     const both = conn.mget("pairing:a", "pairing:b");
     assert.deepEqual(await Promise.all([a, b, both]), ["OK", "OK", ["1", "2"]]);
-    assert.deepEqual(counts, { writes: 1, chunks: 3 });
+    counts.stop();
+    assert.deepEqual({ writes: counts.writes, chunks: counts.chunks }, { writes: 1, chunks: 3 });
   });
 
-  it("with nothing after it, the held command still goes out", async () => {
+  it("with nothing after it, the held command goes out at the next turn of the event loop", async () => {
+    const counts = countWrites(conn.stream as Socket);
     const held = pairing.holdThrough(() => conn.set("pairing:alone", "x"));
+    await Promise.resolve();
+    assert.equal(counts.writes, 0, "still held after the microtasks");
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(counts.writes, 1, "sent at the next turn");
+    counts.stop();
     assert.equal(await held, "OK");
     const other = redisClient(server.url);
     assert.equal(await other.get("pairing:alone"), "x");
     other.disconnect();
   });
 
-  it("a connection not ready yet sends as usual (no hold)", async () => {
+  it("a pipeline sent meanwhile joins the held write, behind it", async () => {
+    const counts = countWrites(conn.stream as Socket);
+    const held = pairing.holdThrough(() => conn.set("pairing:p", "held"));
+    const batch = conn.pipeline().get("pairing:p").set("pairing:p", "after").exec();
+    assert.equal(counts.writes, 0, "the pipeline's batch waits behind the held write");
+    assert.equal(await held, "OK");
+    assert.deepEqual(await batch, [
+      [null, "held"],
+      [null, "OK"],
+    ]);
+    counts.stop();
+    assert.deepEqual({ writes: counts.writes, chunks: counts.chunks }, { writes: 1, chunks: 2 });
+  });
+
+  it("a connection with no socket yet (lazy, not connected) sends as usual", async () => {
     const lazy = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: null });
-    const p = new WritePairing(lazy);
+    const p = WritePairing.of(lazy);
     const sent = p.holdThrough(() => lazy.set("pairing:lazy", "y"));
     assert.equal(await sent, "OK");
     lazy.disconnect();
@@ -94,7 +132,7 @@ class PairedLocked extends defineTask({ args: z.object({ i: z.number() }), size:
 }
 
 // MONITOR shows one node's commands; on a cluster nothing is held anyway.
-describe("write pairing in a worker: locked tasks", { skip: onCluster ? "a cluster connection holds nothing" : false }, () => {
+describe("write pairing in a worker: locked tasks", { skip: onCluster ? "a cluster connection holds nothing" : false, timeout: 120_000 }, () => {
   const redis = redisClient(server.url);
   const registry = TaskRegistry.fromClasses({ "test:PairedLocked": PairedLocked });
   const producer = new Producer({ connection: redis, registry });
@@ -103,21 +141,33 @@ describe("write pairing in a worker: locked tasks", { skip: onCluster ? "a clust
     redis.disconnect();
   });
 
-  it("every task completes with its lock free, the release reaching Redis before the completion", async () => {
+  it("every task completes with its lock free, its release applied before its completion and sent in the same write", async () => {
     const monitor = await new Redis(server.url).monitor();
     const seen: string[][] = [];
     // Commands clients sent, not those the scripts ran inside Redis (source "lua").
     monitor.on("monitor", (_time: string, args: string[], source: string) => {
       if (source !== "lua") seen.push(args);
     });
-    const worker = new TaskWorker({ size: "small", concurrency: 8, connection: server.url, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis), logger: pino({ level: "silent" }) });
+    // The worker's connection, owned here so that its socket's writes can be counted.
+    const connection = new Redis(server.url, { maxRetriesPerRequest: null });
+    await connection.ping();
+    const worker = new TaskWorker({ size: "small", concurrency: 8, connection, registry, submitter: producer, openUnitOfWork: openNoDependencies, lockManager: new LockManager(redis), logger: pino({ level: "silent" }) });
+    const counts = countWrites(connection.stream as Socket);
     await worker.start();
     try {
       const ids = await producer.submitBulk(Array.from({ length: LOCKED_TASKS }, (_, i) => ({ task: "test:PairedLocked", args: { i } })));
       const queue = producer.queue("small");
       const values = await Promise.all(ids.map(async (id) => (await waitForJob(queue, id, ["completed"])).returnvalue as number));
+      counts.stop();
       assert.deepEqual(values, Array.from({ length: LOCKED_TASKS }, (_, i) => i));
       assert.deepEqual(await new LockManager(redis).list("PairedLocked"), [], "no lock is held once every task completed");
+      // Every release shared a write with a later command (nearly always its job's completion).
+      assert.ok(counts.chunks - counts.writes >= LOCKED_TASKS, `${counts.chunks} commands in ${counts.writes} writes for ${LOCKED_TASKS} releases`);
+      // MONITOR's stream is read on its own socket: a marker seen there means every command before it was too.
+      const marker = `pairing-done-${Date.now()}`;
+      const markerSeen = new Promise<void>((resolve) => monitor.on("monitor", (_t: string, args: string[]) => args.includes(marker) && resolve()));
+      await redis.echo(marker);
+      await markerSeen;
       // Per task, in the order Redis ran them: its lock calls (their owner id names the task; an
       // acquire refused while another task held the mutex is followed by a deferral and another
       // acquire), the last one its release, then the completion (moveToFinished names the job and "completed").
@@ -129,7 +179,9 @@ describe("write pairing in a worker: locked tasks", { skip: onCluster ? "a clust
         assert.ok(completion > lockCalls.at(-1)!, `task ${id}: its release ran before its completion`);
       }
     } finally {
+      counts.stop();
       await worker.close(1_000);
+      connection.disconnect();
       monitor.disconnect();
     }
   });
