@@ -10,7 +10,12 @@
 // the median of its per-round ratios.
 // Worker logs go to /dev/null (a log reader that never pushes back). The throughputs are those of
 // the compiled build (dist/, built here from the current sources), as production runs it.
+// The Redis server and each measured process are pinned to CPUs of their own (taskset), as on
+// a deployment where Redis has its own host: on a 2-core VM, the scheduler moving the two
+// between the cores otherwise costs both sides a third of their throughput, unevenly from one
+// process to the next. BENCH_ENGINE_PIN=0 leaves them unpinned.
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
 import pino from "pino";
@@ -49,6 +54,18 @@ if (process.env.BENCH_ENGINE_BUILD !== "src") {
 }
 const server = await RedisServer.start();
 const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+/** The command prefix that runs a measurement on its own CPU (Redis pinned to CPU 0), or none. */
+const pinned = await (async (): Promise<string[]> => {
+  if (process.env.BENCH_ENGINE_PIN === "0" || availableParallelism() < 2) return [];
+  const pid = /^process_id:(\d+)/m.exec(await redis.info("server"))?.[1];
+  const pin = pid ? spawnSync("taskset", ["-cp", "0", pid], { stdio: "ignore" }) : undefined;
+  if (pin?.status !== 0) {
+    console.error("warning: cannot pin redis-server to a CPU (taskset, from util-linux); the measurements run unpinned");
+    return [];
+  }
+  return ["taskset", "-c", "1"];
+})();
+emit("pinned", pinned.length > 0 ? 1 : 0, "bool", "reference");
 const registry = TaskRegistry.fromClasses({ "bench:Probe": Probe, "bench:Filler": Filler });
 const producer = new Producer({ connection: redis, registry, retention: { completedSeconds: 60, failedSeconds: 60 } });
 const queue = producer.queue("medium");
@@ -58,7 +75,8 @@ const cpuOf = new Map<string, CpuPerTask[]>();
 /** Tasks per second of one measurement in its own process (its CPU per task is kept in `cpuOf`). */
 function measure(mode: "bullmq" | "noop" | "locked" | "bare" | "traced" | "metrics-ab"): number {
   const script = path.join(import.meta.dirname, "_engine-run.ts");
-  const r = spawnSync(process.execPath, ["--import", "tsx", script, mode, server.url, String(TASKS)], {
+  const command = [...pinned, process.execPath, "--import", "tsx", script, mode, server.url, String(TASKS)];
+  const r = spawnSync(command[0]!, command.slice(1), {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
     timeout: MEASUREMENT_TIMEOUT_MS,

@@ -41,12 +41,13 @@ export class WritePairing {
     // Every command of the connection passes here and, when the connection is ready, is written
     // at once. A pipeline's commands pass with the pipeline's own buffer as `stream`: they are
     // not the next write, the pipeline writes its batch to the socket itself afterwards (behind
-    // the held writes, in the same flush). The class's method is looked up at each call, so
+    // the held writes, in the same flush). The class's method is looked up at each call (on the prototype), so
     // instrumentation that patches it later (OpenTelemetry's ioredis spans) still sees this
     // connection's commands. The wrapper stays for the connection's life: a flag check per command.
+    const cls = Object.getPrototypeOf(redis) as Redis;
     redis.sendCommand = function (this: Redis, command: Command, stream?: Parameters<Redis["sendCommand"]>[1]): unknown {
       try {
-        return (Object.getPrototypeOf(this) as Redis).sendCommand.call(this, command, stream);
+        return cls.sendCommand.call(this, command, stream);
       } finally {
         if (pairing.armed && stream === undefined) pairing.release();
       }
