@@ -138,7 +138,6 @@ async function fill(n: number): Promise<void> {
   }
 }
 
-
 /** Write system calls this process made so far (Linux's /proc/self/io; undefined elsewhere). */
 async function writeCalls(): Promise<number | undefined> {
   const io = await readFile("/proc/self/io", "utf8").catch(() => "");

@@ -35,7 +35,8 @@ export interface AttemptInput {
   running?: RunningAttempts;
   /**
    * Sends the lock release instead of waiting for its reply (the worker): `send` writes it, before
-   * the attempt's outcome is reported; on the same connection Redis applies it first.
+   * the attempt's outcome is reported; on the same connection Redis applies it first. `send`
+   * never throws nor rejects: a failed release is logged by it (the locks expire by TTL).
    */
   deferRelease?: (send: () => Promise<unknown>) => void;
   /** Called right before execute (the `call --debugger before` hook). */

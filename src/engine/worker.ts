@@ -113,16 +113,7 @@ export class TaskWorker {
   /** A release leaves in the same write as the job's next command, its completion (write-pairing.ts). */
   private readonly pairing: WritePairing | undefined;
   private readonly deferRelease = (send: () => Promise<unknown>): void => {
-    // A release that throws at once is a failed release, not the attempt's outcome (the locks expire by TTL).
-    const guarded = (): Promise<unknown> => {
-      try {
-        return send();
-      } catch (err) {
-        this.log.warn({ err }, "could not release locks; they expire by TTL");
-        return Promise.resolve();
-      }
-    };
-    const release = this.pairing ? this.pairing.holdThrough(guarded) : guarded();
+    const release = this.pairing ? this.pairing.holdThrough(send) : send();
     this.releasing.add(release);
     void release.finally(() => this.releasing.delete(release));
   };

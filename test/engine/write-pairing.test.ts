@@ -26,28 +26,25 @@ after(() => server.stop());
  * several) and the chunks they carry (ioredis writes each command as one chunk) until `stop`.
  */
 function countWrites(socket: Socket): { writes: number; chunks: number; stop(): void } {
-  const s0 = socket as unknown as { _write: unknown; _writev: unknown };
-  const original = { _write: s0._write, _writev: s0._writev };
+  const s = socket as unknown as { _write: (...a: unknown[]) => void; _writev: (chunks: unknown[], ...a: unknown[]) => void };
+  const { _write: write, _writev: writev } = s;
   const counts = {
     writes: 0,
     chunks: 0,
     stop: () => {
-      s0._write = original._write;
-      s0._writev = original._writev;
+      s._write = write;
+      s._writev = writev;
     },
   };
-  const s = socket as unknown as { _write: (...a: unknown[]) => void; _writev: (chunks: unknown[], ...a: unknown[]) => void };
-  const write = s._write.bind(socket);
-  const writev = s._writev.bind(socket);
-  s._write = (...a) => {
+  s._write = function (this: Socket, ...a) {
     counts.writes++;
     counts.chunks++;
-    write(...a);
+    write.apply(this, a);
   };
-  s._writev = (chunks, ...a) => {
+  s._writev = function (this: Socket, chunks, ...a) {
     counts.writes++;
     counts.chunks += chunks.length;
-    writev(chunks, ...a);
+    writev.call(this, chunks, ...a);
   };
   return counts;
 }
